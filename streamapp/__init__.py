@@ -1,0 +1,1 @@
+"""Rendezvous: choose one answer among many models' scores, live, under a deadline."""

@@ -1,0 +1,71 @@
+"""The one Faust application: settings, topics and tables of the rendezvous server.
+
+Run it with ``rendezvous worker`` or ``faust -A streamapp.app worker``.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from streamapp.mailbox import Mailbox
+from streamapp.settings import Settings, get_settings
+from streamapp.topics import MAILBOX_ROLES, ensure_topics
+
+
+class RendezvousApp(faust.App):
+    """A Faust app that pre-creates and checks its topics before it subscribes to them."""
+
+    rendezvous_settings: Settings
+
+    async def on_first_start(self) -> None:
+        """Create missing topics (co-partitioned, one count) before the consumer starts."""
+        await ensure_topics(self.rendezvous_settings)
+        await super().on_first_start()
+
+
+def create_app(settings: Settings) -> RendezvousApp:
+    """Build the Faust app from settings (bound to loopback unless configured otherwise)."""
+    datadir = (settings.data_dir / f"{settings.app_id}-worker-{settings.web_port}").resolve()
+    datadir.mkdir(parents=True, exist_ok=True)
+    brokers = ";".join(f"kafka://{host}" for host in settings.bootstrap_servers.split(","))
+    new_app = RendezvousApp(
+        settings.app_id,
+        broker=brokers,
+        store="rocksdb://",
+        datadir=str(datadir),
+        topic_partitions=settings.partitions,
+        topic_disable_leader=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=max(10.0, settings.session_timeout_s * 2),
+        producer_linger=0.0,
+        stream_wait_empty=False,
+        consumer_auto_offset_reset="earliest",
+    )
+    new_app.rendezvous_settings = settings
+    return new_app
+
+
+settings = get_settings()
+app = create_app(settings)
+
+mailbox_events = app.topic(
+    *(settings.topic(role) for role in MAILBOX_ROLES),
+    key_serializer="raw",
+    value_serializer="raw",
+)
+ticks = app.topic(settings.topic("ticks"), key_serializer="raw", value_serializer="raw")
+deadletters = app.topic(settings.topic("deadletter"), key_serializer="raw", value_serializer="raw")
+
+mailboxes = app.Table(
+    "mailboxes",
+    key_type=str,
+    value_type=Mailbox,
+    partitions=settings.partitions,
+    help="One mailbox per request id: the request, its scores and its answer.",
+)
+
+from streamapp import agents, timers  # noqa: E402,F401  (registers agents and tasks)

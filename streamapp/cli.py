@@ -1,0 +1,158 @@
+"""The ``rendezvous`` command: broker, worker, models and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+import click
+
+from streamapp.settings import get_settings
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Rendezvous: many models score every request; one official answer before the deadline.
+
+    Settings come from RENDEZVOUS_* environment variables (see the README).
+    """
+
+
+@main.group()
+def kafka() -> None:
+    """A real Apache Kafka (KRaft, 127.0.0.1 only) for development and tests, no Docker."""
+
+
+@kafka.command("start")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Broker data directory.")
+@click.option("--port", type=int, help="Client port (default RENDEZVOUS_KAFKA_PORT or 9092).")
+@click.option("--timeout", default=90.0, show_default=True, help="Seconds to wait for readiness.")
+def kafka_start(data_dir: str | None, port: int | None, timeout: float) -> None:
+    """Fetch the jars if needed, start the broker in the background, wait until it serves."""
+    if data_dir:
+        os.environ["RENDEZVOUS_KAFKA_DATA_DIR"] = data_dir
+    if port:
+        os.environ["RENDEZVOUS_KAFKA_PORT"] = str(port)
+    get_settings.cache_clear()
+    settings = get_settings()
+    from streamapp import devkafka
+
+    try:
+        seconds = devkafka.start(settings, timeout_s=timeout)
+    except devkafka.BrokerError as error:
+        _fail(str(error))
+    paths = devkafka.BrokerPaths.from_settings(settings)
+    click.echo(
+        f"kafka ready on 127.0.0.1:{settings.kafka_port} after {seconds:.1f}s "
+        f"(pid {devkafka.running_pid(paths)}, data {paths.data}, log {paths.log})"
+    )
+
+
+@kafka.command("stop")
+def kafka_stop() -> None:
+    """Stop the development broker."""
+    from streamapp import devkafka
+
+    stopped = devkafka.stop(get_settings())
+    click.echo("kafka stopped" if stopped else "kafka was not running")
+
+
+@kafka.command("status")
+def kafka_status() -> None:
+    """Say whether the development broker runs and accepts clients (exit 1 if not)."""
+    from streamapp import devkafka
+
+    settings = get_settings()
+    paths = devkafka.BrokerPaths.from_settings(settings)
+    pid = devkafka.running_pid(paths)
+    if pid is None:
+        click.echo("kafka is not running")
+        sys.exit(1)
+    serving = asyncio.run(devkafka.accepts_clients(f"127.0.0.1:{settings.kafka_port}"))
+    rss = devkafka.resident_memory_kb(pid) or 0
+    click.echo(
+        f"kafka pid {pid} on 127.0.0.1:{settings.kafka_port}: "
+        f"{'accepting clients' if serving else 'NOT accepting clients'}, "
+        f"{rss / 1024:.0f} MiB resident, data {paths.data}"
+    )
+    sys.exit(0 if serving else 1)
+
+
+@main.command()
+def topics() -> None:
+    """Create the rendezvous topics (idempotent) and check their partition counts."""
+    from streamapp.topics import TopicLayoutError, ensure_topics, topic_specs
+
+    settings = get_settings()
+    try:
+        asyncio.run(ensure_topics(settings))
+    except TopicLayoutError as error:
+        _fail(str(error))
+    for spec in topic_specs(settings):
+        click.echo(f"{spec.name}: {spec.partitions} partitions")
+
+
+@main.command()
+@click.option("--web-port", type=int, help="Port of the REST API (default RENDEZVOUS_WEB_PORT).")
+@click.option("--loglevel", default="info", show_default=True)
+def worker(web_port: int | None, loglevel: str) -> None:
+    """Run a rendezvous worker (the same as ``faust -A streamapp.app worker``)."""
+    if web_port is not None:
+        os.environ["RENDEZVOUS_WEB_PORT"] = str(web_port)
+        get_settings.cache_clear()
+    from faust.cli.faust import cli as faust_cli
+
+    from streamapp.app import app
+
+    faust_cli.main(
+        args=["worker", "--loglevel", loglevel], obj=None, prog_name="rendezvous", app=app
+    )
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--list", "list_models", is_flag=True, help="List the registered models.")
+def model(name: str | None, list_models: bool) -> None:
+    """Run model NAME (from the ``rendezvous.models`` entry points) against the requests topic."""
+    from streamapp.modelrunner import ModelProcess, UnknownModelError, available_models, load_model
+
+    if list_models:
+        for model_name, target in sorted(available_models().items()):
+            click.echo(f"{model_name}\t{target}")
+        return
+    if not name:
+        _fail("name a model, or use --list to see the registered ones")
+    assert name is not None
+    try:
+        instance = load_model(name)
+    except (UnknownModelError, TypeError) as error:
+        _fail(str(error))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    process = ModelProcess(name, instance, get_settings())
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, process.stop)
+        await process.run()
+
+    asyncio.run(serve())
+    click.echo(f"model {name} stopped after scoring {process.scored} requests")
+
+
+@main.command()
+@click.option("--rate", default=20.0, show_default=True, help="Demo requests per second.")
+@click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
+def demo(rate: float, duration: float | None) -> None:
+    """Start broker, worker, models and a steady stream of requests; Ctrl-C stops everything."""
+    from streamapp.demo import run_demo
+
+    sys.exit(run_demo(get_settings(), rate=rate, duration_s=duration))

@@ -1,0 +1,130 @@
+"""The generic model process: read every request, score it, write one Score per request.
+
+Each model runs in its own consumer group, so every model sees all requests. The Score goes
+to the *same partition number* as its request, so it meets the request's mailbox whatever
+partitioner the client used. A model exception becomes a Score with ``error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from importlib.metadata import entry_points
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from models.base import Model
+from streamapp.codec import DecodeError, decode, encode
+from streamapp.records import Request, Score
+from streamapp.settings import Settings
+from streamapp.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+ENTRY_POINT_GROUP = "rendezvous.models"
+
+
+class UnknownModelError(LookupError):
+    """No model of that name is registered under the entry-point group."""
+
+
+def available_models() -> dict[str, str]:
+    """Registered model names and the ``module:Class`` each points to."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_model(name: str) -> Model:
+    """Instantiate the model registered under ``name``."""
+    found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+    if not found:
+        known = ", ".join(sorted(available_models())) or "none"
+        raise UnknownModelError(
+            f"no model {name!r} in entry-point group {ENTRY_POINT_GROUP!r} (known: {known})"
+        )
+    model = found[0].load()()
+    if not isinstance(model, Model):
+        raise TypeError(f"{found[0].value} does not have a version and a predict(payload) method")
+    return model
+
+
+def score_request(model: Model, name: str, request: Request, read_at: float) -> Score:
+    """Run the model on one request; any exception becomes the Score's ``error``."""
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    try:
+        result = model.predict(request.payload)
+        if not isinstance(result, dict):
+            raise TypeError(f"predict returned {type(result).__name__}, not a dict")
+    except Exception as exc:  # the model's failure is data, not a crash
+        result, error = None, f"{type(exc).__name__}: {exc}"
+    return Score(
+        request_id=request.request_id,
+        model=name,
+        model_version=str(getattr(model, "version", "unknown")),
+        read_at=read_at,
+        finished_at=time.time(),
+        result=result,
+        error=error,
+    )
+
+
+class ModelProcess:
+    """Consumes the requests topic in the group ``<app_id>-model-<name>`` and writes Scores."""
+
+    def __init__(self, name: str, model: Model, settings: Settings) -> None:
+        self.name = name
+        self.model = model
+        self.settings = settings
+        self.scored = 0
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask the loop to finish the current batch and exit."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Score requests until stopped."""
+        settings = self.settings
+        await ensure_topics(settings)
+        consumer = AIOKafkaConsumer(
+            settings.topic("requests"),
+            bootstrap_servers=settings.bootstrap_servers,
+            group_id=f"{settings.app_id}-model-{self.name}",
+            auto_offset_reset="latest",
+            enable_auto_commit=True,
+            session_timeout_ms=int(settings.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
+            fetch_max_wait_ms=100,
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
+        await producer.start()
+        await consumer.start()
+        log.info(
+            "model %s (%s) scoring %s", self.name, self.model.version, settings.topic("requests")
+        )
+        try:
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=200)
+                for records in batches.values():
+                    for record in records:
+                        await self._score(record, producer)
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    async def _score(self, record: ConsumerRecord, producer: AIOKafkaProducer) -> None:
+        read_at = time.time()
+        try:
+            request = decode(Request, record.value)
+        except DecodeError:
+            return  # the rendezvous dead-letters it; a model has nothing to say
+        score = await asyncio.to_thread(score_request, self.model, self.name, request, read_at)
+        await producer.send(
+            self.settings.topic("scores"),
+            value=encode(score),
+            key=request.request_id.encode(),
+            partition=record.partition,
+        )
+        self.scored += 1

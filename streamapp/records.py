@@ -1,0 +1,135 @@
+"""Wire contracts: the JSON records on rendezvous topics and in its tables.
+
+Every record serializes to plain JSON (no Faust metadata), so any Kafka client can produce
+and read them. Field names are public: extend, never rename.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+NAMESPACE = "rendezvous"
+
+
+class Request(
+    faust.Record,
+    serializer="json",
+    include_metadata=False,
+    namespace=f"{NAMESPACE}.Request",
+):
+    """A request for an answer, on the requests topic; key = request id."""
+
+    request_id: str
+    payload: dict[str, Any]
+    return_topic: str | None = None
+    deadline_ms: int | None = None
+    sent_at: float | None = None
+
+
+class Score(
+    faust.Record,
+    serializer="json",
+    include_metadata=False,
+    namespace=f"{NAMESPACE}.Score",
+):
+    """One model's result for one request, on the scores topic; key = request id.
+
+    ``read_at`` and ``finished_at`` are epoch seconds when the model read the request and
+    when it finished scoring. ``replayed`` marks scores produced from an archive.
+    """
+
+    request_id: str
+    model: str
+    model_version: str
+    read_at: float
+    finished_at: float
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    replayed: bool = False
+
+
+class Candidate(
+    faust.Record,
+    serializer="json",
+    include_metadata=False,
+    namespace=f"{NAMESPACE}.Candidate",
+):
+    """A model that had answered when the choice was made, as recorded in an Answer."""
+
+    model: str
+    model_version: str
+    ok: bool
+    arrived_ms: int
+
+
+class Answer(
+    faust.Record,
+    serializer="json",
+    include_metadata=False,
+    namespace=f"{NAMESPACE}.Answer",
+):
+    """The one official answer to a request, on its return topic; key = request id.
+
+    ``status`` is ``ok`` (with ``result``), ``no_result`` or ``rejected`` (with ``reason``).
+    Times are epoch milliseconds.
+    """
+
+    request_id: str
+    status: str
+    rule: str
+    policy_version: int
+    opened_at: int
+    answered_at: int
+    model: str | None = None
+    model_version: str | None = None
+    result: dict[str, Any] | None = None
+    reason: str | None = None
+    candidates: list[Candidate] = []
+    deadline_at: int | None = None
+    late: bool = False
+
+
+class Control(
+    faust.Record,
+    serializer="json",
+    include_metadata=False,
+    namespace=f"{NAMESPACE}.Control",
+):
+    """A change to the model registry or policy, on the control topic."""
+
+    command: str
+    model: str | None = None
+    value: Any | None = None
+    actor: str = "anonymous"
+    issued_at: float | None = None
+
+
+class DeadLetter(
+    faust.Record,
+    serializer="json",
+    include_metadata=False,
+    namespace=f"{NAMESPACE}.DeadLetter",
+):
+    """A message that could not be decoded or validated, with where it came from and why."""
+
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None = None
+    value: str | None = None
+    failed_at: float | None = None
+
+
+class Tick(
+    faust.Record,
+    serializer="json",
+    include_metadata=False,
+    namespace=f"{NAMESPACE}.Tick",
+):
+    """Internal: the deadline clock asking the mailbox agent to look at a mailbox again."""
+
+    request_id: str
+    due_ms: int

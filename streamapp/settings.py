@@ -1,0 +1,90 @@
+"""Settings for every rendezvous process, read once from ``RENDEZVOUS_*`` environment variables."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ModelSeed(BaseModel):
+    """How the rendezvous treats one model before any control command changes it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    state: str = "live"
+    priority: int = 0
+    backstop: bool = False
+
+
+DEFAULT_MODELS: dict[str, dict[str, Any]] = {
+    "scorecard": {"state": "live", "priority": 10},
+    "rules": {"state": "live", "priority": 0, "backstop": True},
+}
+
+
+class Settings(BaseSettings):
+    """All settings; each is ``RENDEZVOUS_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RENDEZVOUS_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    app_id: str = "rendezvous"
+    partitions: int = Field(default=4, ge=1, le=256)
+    topic_prefix: str = "rendezvous"
+
+    default_deadline_ms: int = Field(default=200, ge=1)
+    min_deadline_ms: int = Field(default=1, ge=1)
+    max_deadline_ms: int = Field(default=60_000, ge=1)
+    max_payload_bytes: int = Field(default=256 * 1024, ge=1)
+    mailbox_retention_s: float = Field(default=600.0, gt=0)
+
+    models: dict[str, ModelSeed] = Field(
+        default_factory=lambda: {name: ModelSeed(**seed) for name, seed in DEFAULT_MODELS.items()}
+    )
+
+    data_dir: Path = Path(".data")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    session_timeout_s: float = Field(default=6.0, gt=0)
+    heartbeat_interval_s: float = Field(default=1.0, gt=0)
+
+    kafka_dir: Path = Path(".cache/kafka")
+    kafka_data_dir: Path | None = None
+    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
+    kafka_heap: str = "512m"
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _parse_models(cls, value: Any) -> Any:
+        """Accept the model table as JSON text, as it comes from the environment."""
+        return json.loads(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> Settings:
+        """Refuse deadline bounds that cannot hold together."""
+        if not self.min_deadline_ms <= self.default_deadline_ms <= self.max_deadline_ms:
+            raise ValueError("need min_deadline_ms <= default_deadline_ms <= max_deadline_ms")
+        if self.heartbeat_interval_s >= self.session_timeout_s:
+            raise ValueError("heartbeat_interval_s must be below session_timeout_s")
+        return self
+
+    def topic(self, role: str) -> str:
+        """The topic of a role: requests, scores, answers, control, deadletter or ticks."""
+        return f"{self.topic_prefix}-{role}"
+
+    @property
+    def broker_data_dir(self) -> Path:
+        """Where the dev broker keeps its log segments."""
+        return self.kafka_data_dir or self.kafka_dir / "data"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the settings once per process."""
+    return Settings()

@@ -1,0 +1,35 @@
+"""Background work of the worker: run the deadline clock and refill it after recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from streamapp.agents import clock, registry, timing
+from streamapp.app import app, mailboxes
+from streamapp.clock import now_ms
+from streamapp.mailbox import wake_time
+
+log = logging.getLogger(__name__)
+
+
+@app.task
+async def run_deadline_clock() -> None:
+    """Send each mailbox's tick when it falls due."""
+    await clock.run()
+
+
+@mailboxes.on_recover
+async def refill_deadline_clock() -> None:
+    """After a rebalance or restart: wake every mailbox this worker now owns (overdue at once)."""
+    changelog = mailboxes.changelog_topic.get_topic_name()
+    owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
+    clock.keep_partitions(owned)
+    now = now_ms()
+    scheduled = 0
+    for request_id, mailbox in mailboxes.items():
+        clock.schedule(request_id, mailbox.partition, wake_time(mailbox, registry, timing(now)))
+        scheduled += 1
+        if scheduled % 500 == 0:
+            await asyncio.sleep(0)
+    log.info("deadline clock refilled: %d mailboxes on partitions %s", scheduled, sorted(owned))
