@@ -1,4 +1,4 @@
-"""The rendezvous agent: one stream of requests, scores and ticks, co-partitioned by request.
+"""The rendezvous agents: requests, scores and clock ticks, co-partitioned by request id.
 
 Thin by design: decode, read the mailbox, call the pure transition, write back, send.
 """
@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import faust
 from faust.types import EventT
 
 from streamapp.admission import Limits, deadline_at, refusal, return_address
-from streamapp.app import app, deadletters, mailbox_events, mailboxes, settings, ticks
+from streamapp.app import app, mailboxes, raw_topic, requests, scores, settings, ticks
 from streamapp.clock import DeadlineClock, now_ms
 from streamapp.codec import DecodeError, decode, encode
 from streamapp.mailbox import Step, Timing, on_request, on_score, on_tick, reject
@@ -25,27 +26,25 @@ log = logging.getLogger(__name__)
 limits = Limits.from_settings(settings)
 registry = registry_from_settings(settings)
 topic_directory = TopicDirectory(settings)
-ROLE_BY_TOPIC = {settings.topic(role): role for role in ("requests", "scores", "ticks")}
+
+
+_outgoing: dict[str, faust.TopicT] = {}
+
+
+async def emit(topic: str, key: str, value: bytes, *, partition: int | None = None) -> None:
+    """The one way this worker writes to Kafka (answers, ticks, dead letters)."""
+    if topic not in _outgoing:
+        _outgoing[topic] = raw_topic(topic)
+    await _outgoing[topic].send(key=key.encode(), value=value, partition=partition)
 
 
 async def send_tick(request_id: str, partition: int, due_ms: int) -> None:
     """Ask the agent owning ``partition`` to look at a mailbox again."""
-    await ticks.send(
-        key=request_id.encode(),
-        value=encode(Tick(request_id=request_id, due_ms=due_ms)),
-        partition=partition,
-    )
+    tick = Tick(request_id=request_id, due_ms=due_ms)
+    await emit(settings.topic("ticks"), request_id, encode(tick), partition=partition)
 
 
 clock = DeadlineClock(send_tick)
-_return_topics: dict[str, faust.TopicT] = {}
-
-
-def return_topic(name: str) -> faust.TopicT:
-    """The (cached) Faust topic handle for a return address."""
-    if name not in _return_topics:
-        _return_topics[name] = app.topic(name, key_serializer="raw", value_serializer="raw")
-    return _return_topics[name]
 
 
 def timing(now: int) -> Timing:
@@ -69,7 +68,7 @@ async def dead_letter(event: EventT, reason: str) -> None:
     log.warning(
         "dead letter from %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
     )
-    await deadletters.send(key=message.key, value=encode(letter))
+    await emit(settings.topic("deadletter"), letter.key or "", encode(letter))
 
 
 async def apply(key: str, before: object, step: Step) -> None:
@@ -83,7 +82,7 @@ async def apply(key: str, before: object, step: Step) -> None:
         mailboxes[key] = step.mailbox
     if step.answer is not None:
         topic = step.mailbox.return_topic or limits.default_return_topic
-        await return_topic(topic).send(key=key.encode(), value=encode(step.answer))
+        await emit(topic, key, encode(step.answer))
     if step.wake_at is not None:
         clock.schedule(key, step.mailbox.partition, step.wake_at)
 
@@ -174,18 +173,36 @@ async def handle_tick(event: EventT, origin: str, now: int) -> None:
     await apply(tick.request_id, current, step)
 
 
-HANDLERS = {"requests": handle_request, "scores": handle_score, "ticks": handle_tick}
+Handler = Callable[[EventT, str, int], Awaitable[None]]
 
 
-@app.agent(mailbox_events, name="rendezvous")
-async def rendezvous(stream: faust.StreamT) -> None:
-    """Collect requests and scores into mailboxes and answer each request once."""
+async def guarded(handler: Handler, event: EventT) -> None:
+    """Run one handler; a bug sends the message to the dead-letter topic instead of crashing."""
+    message = event.message
+    origin = f"{message.topic}:{message.partition}:{message.offset}"
+    try:
+        await handler(event, origin, now_ms())
+    except Exception as error:
+        log.exception("failed to handle %s", origin)
+        await dead_letter(event, f"internal error: {type(error).__name__}: {error}")
+
+
+@app.agent(requests, name="collect_requests")
+async def collect_requests(stream: faust.StreamT) -> None:
+    """Open a mailbox per request (or reject it) and answer at once if the policy can."""
     async for event in stream.events():
-        message = event.message
-        origin = f"{message.topic}:{message.partition}:{message.offset}"
-        handler = HANDLERS[ROLE_BY_TOPIC[message.topic]]
-        try:
-            await handler(event, origin, now_ms())
-        except Exception as error:  # a bug must not stop the stream: keep the message
-            log.exception("failed to handle %s", origin)
-            await dead_letter(event, f"internal error: {type(error).__name__}: {error}")
+        await guarded(handle_request, event)
+
+
+@app.agent(scores, name="collect_scores")
+async def collect_scores(stream: faust.StreamT) -> None:
+    """File each model's score in its request's mailbox; answer when the policy says so."""
+    async for event in stream.events():
+        await guarded(handle_score, event)
+
+
+@app.agent(ticks, name="collect_ticks")
+async def collect_ticks(stream: faust.StreamT) -> None:
+    """Apply the deadline clock: answer at a schedule step or the deadline; expire old mailboxes."""
+    async for event in stream.events():
+        await guarded(handle_tick, event)

@@ -9,7 +9,7 @@ import faust
 
 from streamapp.mailbox import Mailbox
 from streamapp.settings import Settings, get_settings
-from streamapp.topics import MAILBOX_ROLES, ensure_topics
+from streamapp.topics import ensure_topics
 
 
 class RendezvousApp(faust.App):
@@ -52,13 +52,15 @@ def create_app(settings: Settings) -> RendezvousApp:
 settings = get_settings()
 app = create_app(settings)
 
-mailbox_events = app.topic(
-    *(settings.topic(role) for role in MAILBOX_ROLES),
-    key_serializer="raw",
-    value_serializer="raw",
-)
-ticks = app.topic(settings.topic("ticks"), key_serializer="raw", value_serializer="raw")
-deadletters = app.topic(settings.topic("deadletter"), key_serializer="raw", value_serializer="raw")
+
+def raw_topic(name: str) -> faust.TopicT:
+    """A topic handle that passes bytes through: decoding is ours, so failures are reported."""
+    return app.topic(name, key_serializer="raw", value_serializer="raw")
+
+
+requests = raw_topic(settings.topic("requests"))
+scores = raw_topic(settings.topic("scores"))
+ticks = raw_topic(settings.topic("ticks"))
 
 mailboxes = app.Table(
     "mailboxes",
@@ -68,4 +70,4 @@ mailboxes = app.Table(
     help="One mailbox per request id: the request, its scores and its answer.",
 )
 
-from streamapp import agents, timers  # noqa: E402,F401  (registers agents and tasks)
+from streamapp import agents, timers, views  # noqa: E402,F401  (registers agents, tasks, views)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -31,9 +30,18 @@ def _schema_type(annotation: Any) -> Any:
     return origin[mapped] if len(mapped) > 1 else origin[mapped[0]]
 
 
-@cache
+_VALIDATORS: dict[str, type[pydantic.BaseModel]] = {}
+
+
 def _validator(record_type: type[faust.Record]) -> type[pydantic.BaseModel]:
-    """Build a strict pydantic model from a Record's own annotations (one schema, two uses)."""
+    """A strict pydantic model built from a Record's own annotations (one schema, two uses)."""
+    name = f"{record_type.__module__}.{record_type.__qualname__}"
+    if name not in _VALIDATORS:
+        _VALIDATORS[name] = _build_validator(record_type)
+    return _VALIDATORS[name]
+
+
+def _build_validator(record_type: type[faust.Record]) -> type[pydantic.BaseModel]:
     hints = get_type_hints(record_type)
     defaults = record_type._options.defaults
     fields: dict[str, Any] = {

@@ -13,7 +13,7 @@ import time
 from importlib.metadata import entry_points
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from models.base import Model
@@ -78,6 +78,7 @@ class ModelProcess:
         self.model = model
         self.settings = settings
         self.scored = 0
+        self.ready = asyncio.Event()
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -89,7 +90,6 @@ class ModelProcess:
         settings = self.settings
         await ensure_topics(settings)
         consumer = AIOKafkaConsumer(
-            settings.topic("requests"),
             bootstrap_servers=settings.bootstrap_servers,
             group_id=f"{settings.app_id}-model-{self.name}",
             auto_offset_reset="latest",
@@ -101,9 +101,7 @@ class ModelProcess:
         producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
         await producer.start()
         await consumer.start()
-        log.info(
-            "model %s (%s) scoring %s", self.name, self.model.version, settings.topic("requests")
-        )
+        consumer.subscribe([settings.topic("requests")], listener=_ReadyWhenAssigned(self))
         try:
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=200)
@@ -113,6 +111,18 @@ class ModelProcess:
         finally:
             await consumer.stop()
             await producer.stop()
+
+    def on_assigned(self, partitions: set[TopicPartition]) -> None:
+        """Report readiness once partitions are assigned (tests and the demo wait for this)."""
+        numbers = sorted(tp.partition for tp in partitions)
+        log.info(
+            "model %s (%s) ready: scoring %s partitions %s",
+            self.name,
+            self.model.version,
+            self.settings.topic("requests"),
+            numbers,
+        )
+        self.ready.set()
 
     async def _score(self, record: ConsumerRecord, producer: AIOKafkaProducer) -> None:
         read_at = time.time()
@@ -128,3 +138,17 @@ class ModelProcess:
             partition=record.partition,
         )
         self.scored += 1
+
+
+class _ReadyWhenAssigned(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells the model process when the group has given it partitions."""
+
+    def __init__(self, process: ModelProcess) -> None:
+        self._process = process
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Nothing to clean up: offsets are auto-committed."""
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Mark the process ready."""
+        self._process.on_assigned(assigned)
