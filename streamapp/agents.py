@@ -12,44 +12,16 @@ from collections.abc import Awaitable, Callable
 import faust
 from faust.types import EventT
 
-from streamapp.admission import Limits, deadline_at, refusal, return_address
-from streamapp.app import app, mailboxes, raw_topic, requests, scores, settings, ticks
-from streamapp.clock import DeadlineClock, now_ms
+from streamapp import runtime
+from streamapp.admission import deadline_at, refusal, return_address
+from streamapp.app import app, mailboxes, requests, scores, settings, ticks
+from streamapp.clock import now_ms
 from streamapp.codec import DecodeError, decode, encode
-from streamapp.mailbox import Step, Timing, on_request, on_score, on_tick, reject
+from streamapp.mailbox import Step, on_request, on_score, on_tick, reject
 from streamapp.records import DeadLetter, Request, Score, Tick
-from streamapp.registry import registry_from_settings
-from streamapp.topics import TopicDirectory
+from streamapp.runtime import clock, limits, registry, timing, topic_directory
 
 log = logging.getLogger(__name__)
-
-limits = Limits.from_settings(settings)
-registry = registry_from_settings(settings)
-topic_directory = TopicDirectory(settings)
-
-
-_outgoing: dict[str, faust.TopicT] = {}
-
-
-async def emit(topic: str, key: str, value: bytes, *, partition: int | None = None) -> None:
-    """The one way this worker writes to Kafka (answers, ticks, dead letters)."""
-    if topic not in _outgoing:
-        _outgoing[topic] = raw_topic(topic)
-    await _outgoing[topic].send(key=key.encode(), value=value, partition=partition)
-
-
-async def send_tick(request_id: str, partition: int, due_ms: int) -> None:
-    """Ask the agent owning ``partition`` to look at a mailbox again."""
-    tick = Tick(request_id=request_id, due_ms=due_ms)
-    await emit(settings.topic("ticks"), request_id, encode(tick), partition=partition)
-
-
-clock = DeadlineClock(send_tick)
-
-
-def timing(now: int) -> Timing:
-    """Time facts for one transition."""
-    return Timing(now_ms=now, retention_ms=int(settings.mailbox_retention_s * 1000))
 
 
 async def dead_letter(event: EventT, reason: str) -> None:
@@ -68,7 +40,7 @@ async def dead_letter(event: EventT, reason: str) -> None:
     log.warning(
         "dead letter from %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
     )
-    await emit(settings.topic("deadletter"), letter.key or "", encode(letter))
+    await runtime.emit(settings.topic("deadletter"), letter.key or "", encode(letter))
 
 
 async def apply(key: str, before: object, step: Step) -> None:
@@ -82,7 +54,7 @@ async def apply(key: str, before: object, step: Step) -> None:
         mailboxes[key] = step.mailbox
     if step.answer is not None:
         topic = step.mailbox.return_topic or limits.default_return_topic
-        await emit(topic, key, encode(step.answer))
+        await runtime.emit(topic, key, encode(step.answer))
     if step.wake_at is not None:
         clock.schedule(key, step.mailbox.partition, step.wake_at)
 

@@ -11,6 +11,9 @@ from streamapp.mailbox import Mailbox
 from streamapp.settings import Settings, get_settings
 from streamapp.topics import ensure_topics
 
+#: Modules that define the worker's agents, tasks and views; the worker imports them at start.
+WORKER_MODULES = ["streamapp.agents", "streamapp.timers", "streamapp.views"]
+
 
 class RendezvousApp(faust.App):
     """A Faust app that pre-creates and checks its topics before it subscribes to them."""
@@ -31,7 +34,7 @@ def create_app(settings: Settings) -> RendezvousApp:
     new_app = RendezvousApp(
         settings.app_id,
         broker=brokers,
-        store="rocksdb://",
+        store=settings.table_store,
         datadir=str(datadir),
         topic_partitions=settings.partitions,
         topic_disable_leader=True,
@@ -44,6 +47,8 @@ def create_app(settings: Settings) -> RendezvousApp:
         producer_linger=0.0,
         stream_wait_empty=False,
         consumer_auto_offset_reset="earliest",
+        origin="streamapp",
+        autodiscover=WORKER_MODULES,
     )
     new_app.rendezvous_settings = settings
     return new_app
@@ -69,5 +74,3 @@ mailboxes = app.Table(
     partitions=settings.partitions,
     help="One mailbox per request id: the request, its scores and its answer.",
 )
-
-from streamapp import agents, timers, views  # noqa: E402,F401  (registers agents, tasks, views)

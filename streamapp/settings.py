@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path(".data")
+    table_store: str = "rocksdb://"
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=0, le=65535)
     session_timeout_s: float = Field(default=6.0, gt=0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from streamapp.agents import clock, registry, timing
 from streamapp.app import app, mailboxes
 from streamapp.clock import now_ms
 from streamapp.mailbox import wake_time
+from streamapp.runtime import clock, registry, timing
 
 log = logging.getLogger(__name__)
 

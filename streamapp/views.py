@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from faust.web import Request, Response, View
 
-from streamapp.agents import clock
 from streamapp.app import app, settings
+from streamapp.runtime import clock
 
 
 @app.page("/health")
