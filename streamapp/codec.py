@@ -80,12 +80,21 @@ def decode(record_type: type[RecordT], raw: bytes | None) -> RecordT:
     if raw is None:
         raise DecodeError("empty message (no value)")
     try:
-        data = json.loads(raw)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise DecodeError("value is not UTF-8 text") from None
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
         raise DecodeError(f"value is not JSON: {error.msg} at position {error.pos}") from None
+    except ValueError as error:
+        raise DecodeError(str(error)) from None
     return validate(record_type, data)
+
+
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON; other clients could not read them back."""
+    raise ValueError(f"value is not JSON: {name} is not allowed")
 
 
 def encode(record: faust.Record) -> bytes:

@@ -131,7 +131,12 @@ def _settle(mailbox: Mailbox, registry: Registry, timing: Timing, origin: str) -
 
 
 def _resend_if_redelivered(mailbox: Mailbox, origin: str) -> Step | None:
-    """An event that already closed this mailbox came again (at-least-once): resend its answer."""
+    """The event that closed this mailbox came again: resend its answer.
+
+    After a crash, events whose offsets were not committed are delivered again. Faust flushes
+    the producer before it commits, so only the closing event's answer can have been lost;
+    resending exactly that one keeps "no answer missing" with the fewest duplicates.
+    """
     if mailbox.answer is not None and mailbox.closed_by == origin:
         return Step(mailbox, answer=mailbox.answer, outcome="resent")
     return None
@@ -148,11 +153,9 @@ def on_request(
     timing: Timing,
     origin: str,
 ) -> Step:
-    """Open a mailbox for a request (idempotent: a request seen before changes nothing)."""
+    """Open a mailbox for a request (a request id seen before changes nothing)."""
     if mailbox is not None and mailbox.opened_ms is not None:
-        if mailbox.answer is not None:
-            return Step(mailbox, answer=mailbox.answer, outcome="resent")
-        return Step(mailbox, outcome="duplicate_request")
+        return _resend_if_redelivered(mailbox, origin) or Step(mailbox, outcome="duplicate_request")
     base = mailbox or Mailbox(
         request_id=request.request_id, partition=partition, created_ms=timing.now_ms
     )
@@ -178,7 +181,7 @@ def reject(
 ) -> Step:
     """Close a request at once with a ``rejected`` answer (unless it was answered already)."""
     if mailbox is not None and mailbox.answer is not None:
-        return Step(mailbox, answer=mailbox.answer, outcome="resent")
+        return _resend_if_redelivered(mailbox, origin) or Step(mailbox, outcome="duplicate_request")
     answer = Answer(
         request_id=request_id,
         status="rejected",

@@ -119,7 +119,7 @@ def choose(
         failed = ", ".join(sorted(o.model for o in live_offers))
         reason = f"every deployed model that answered failed ({failed})"
     else:
-        reason = f"no deployed model answered within {deadline_ms - opened_ms} ms"
+        reason = "no deployed model answered by the deadline"
     return Choice(None, "no_result", reason)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,7 +16,7 @@ class ModelSeed(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    state: str = "live"
+    state: Literal["live", "shadow", "off"] = "live"
     priority: int = 0
     backstop: bool = False
 
@@ -53,9 +53,11 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=0, le=65535)
     session_timeout_s: float = Field(default=6.0, gt=0)
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    commit_interval_s: float = Field(default=1.0, gt=0)
 
     kafka_dir: Path = Path(".cache/kafka")
     kafka_data_dir: Path | None = None
+    kafka_libs_dir: Path | None = None
     kafka_port: int = Field(default=9092, ge=1, le=65535)
     kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
     kafka_heap: str = "512m"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import time
@@ -65,8 +66,7 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
             for name, code, message in _topic_errors(response):
                 if code and code != TopicAlreadyExistsError.errno:
                     raise TopicLayoutError(f"cannot create topic {name}: {message} (code {code})")
-        described = await admin.describe_topics([s.name for s in specs])
-        counts = {d["topic"]: len(d["partitions"]) for d in described}
+        counts = await _partition_counts(admin, [s.name for s in specs])
         for spec in specs:
             have = counts.get(spec.name)
             if have != spec.partitions and spec.name in {settings.topic(r) for r in MAILBOX_ROLES}:
@@ -76,6 +76,19 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
                 )
     finally:
         await admin.close()
+
+
+async def _partition_counts(
+    admin: AIOKafkaAdminClient, names: list[str], *, timeout_s: float = 15.0
+) -> dict[str, int]:
+    """Partition count per topic, waiting (bounded) for freshly created topics to show up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = await admin.describe_topics(names)
+        counts = {d["topic"]: len(d["partitions"]) for d in described if not d["error_code"]}
+        if all(counts.get(name, 0) > 0 for name in names) or time.monotonic() > deadline:
+            return counts
+        await asyncio.sleep(0.1)
 
 
 def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:

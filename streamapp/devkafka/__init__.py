@@ -38,10 +38,7 @@ class BrokerPaths:
 
     root: Path
     data: Path
-
-    @property
-    def libs(self) -> Path:
-        return self.root / "libs"
+    libs: Path
 
     @property
     def config(self) -> Path:
@@ -58,7 +55,9 @@ class BrokerPaths:
     @classmethod
     def from_settings(cls, settings: Settings) -> BrokerPaths:
         """Paths as configured (``RENDEZVOUS_KAFKA_DIR``, ``RENDEZVOUS_KAFKA_DATA_DIR``)."""
-        return cls(root=settings.kafka_dir.resolve(), data=settings.broker_data_dir.resolve())
+        root = settings.kafka_dir.resolve()
+        libs = (settings.kafka_libs_dir or root / "libs").resolve()
+        return cls(root=root, data=settings.broker_data_dir.resolve(), libs=libs)
 
 
 def server_properties(settings: Settings, data_dir: Path) -> str:

@@ -1,0 +1,194 @@
+"""The data path on a real broker: plain Kafka clients in, one answer per request out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from typing import Any
+
+import pytest
+
+from tests.integration.harness import Client, System, answer_counts, request_body
+
+pytestmark = pytest.mark.integration
+
+
+def answered(ids: set[str]):
+    """A condition for Client.read: every id has at least one answer."""
+
+    def check(records: list[tuple[str, dict[str, Any], float]]) -> bool:
+        return ids <= {value["request_id"] for _, value, _ in records}
+
+    return check
+
+
+def first_answers(records: list[tuple[str, dict[str, Any], float]]) -> dict[str, dict[str, Any]]:
+    """What a reader keeping the first answer per request id sees."""
+    kept: dict[str, dict[str, Any]] = {}
+    for _, value, _ in records:
+        kept.setdefault(value["request_id"], value)
+    return kept
+
+
+async def test_500_raw_json_requests_get_exactly_one_answer_each_on_their_return_topics(
+    system: System,
+) -> None:
+    system.start_worker()
+    system.start_model("scorecard")
+    system.start_model("rules")
+    return_topics = [system.topic("client-a"), system.topic("client-b")]
+    await system.create_topics(*return_topics, partitions=2)
+    ids = [f"req-{n:04d}" for n in range(500)]
+    async with Client(system.bootstrap) as client:
+        for n, request_id in enumerate(ids):
+            body = request_body(request_id, return_topic=return_topics[n % 2], deadline_ms=5000)
+            await client.send(system.topic("requests"), body)
+        await client.producer.flush()
+        records = await client.read(return_topics, until=answered(set(ids)), idle_s=2.0)
+    counts = answer_counts(records)
+    assert set(counts) == set(ids)
+    assert max(counts.values()) == 1, f"duplicates: {[i for i, c in counts.items() if c > 1]}"
+    for topic, value, _ in records:
+        index = int(value["request_id"].split("-")[1])
+        assert topic == return_topics[index % 2]
+        assert value["status"] == "ok"
+        assert value["model"] == "scorecard" and value["model_version"] == "scorecard-1"
+        assert value["rule"] == "top_priority"
+
+
+async def test_backstop_answers_by_the_deadline_when_the_preferred_model_stops(
+    system: System,
+) -> None:
+    system.start_worker()
+    system.start_model("scorecard")
+    system.start_model("rules")
+    answers_topic = system.topic("answers")
+    async with Client(system.bootstrap) as client:
+        before = [f"before-{n}" for n in range(20)]
+        for request_id in before:
+            await client.send(
+                system.topic("requests"),
+                request_body(request_id, return_topic=answers_topic, deadline_ms=400),
+            )
+        await client.read([answers_topic], until=answered(set(before)))
+        system.stop("scorecard")
+        after = [f"after-{n}" for n in range(20)]
+        for request_id in after:
+            await client.send(
+                system.topic("requests"),
+                request_body(request_id, return_topic=answers_topic, deadline_ms=400),
+            )
+        records = await client.read([answers_topic], until=answered(set(before) | set(after)))
+    kept = first_answers(records)
+    assert {kept[i]["model"] for i in before} == {"scorecard"}
+    for request_id in after:
+        answer = kept[request_id]
+        assert (answer["status"], answer["model"], answer["rule"]) == ("ok", "rules", "backstop")
+        assert answer["answered_at"] >= answer["deadline_at"], "the backstop must wait"
+        assert answer["answered_at"] - answer["deadline_at"] < 500, answer
+
+
+async def test_no_result_answers_arrive_by_the_deadline_when_every_model_is_down(
+    system: System,
+) -> None:
+    system.start_worker()
+    answers_topic = system.topic("answers")
+    ids = [f"orphan-{n}" for n in range(30)]
+    async with Client(system.bootstrap) as client:
+        for request_id in ids:
+            await client.send(
+                system.topic("requests"),
+                request_body(request_id, return_topic=answers_topic, deadline_ms=300),
+            )
+        records = await client.read([answers_topic], until=answered(set(ids)), idle_s=1.0)
+    kept = first_answers(records)
+    assert set(kept) == set(ids)
+    for answer in kept.values():
+        assert answer["status"] == "no_result"
+        assert "no deployed model answered by the deadline" in answer["reason"]
+        assert 0 <= answer["answered_at"] - answer["deadline_at"] < 500, answer
+    assert max(answer_counts(records).values()) == 1
+
+
+async def test_malformed_messages_go_to_the_dead_letter_topic_and_the_stream_goes_on(
+    system: System,
+) -> None:
+    system.start_worker()
+    system.start_model("scorecard")
+    answers_topic, deadletter = system.topic("answers"), system.topic("deadletter")
+    async with Client(system.bootstrap) as client:
+        await client.send_raw(system.topic("requests"), b"\x00\x01 not json", key="junk-1")
+        await client.send_raw(system.topic("requests"), b'{"payload": {}}', key="junk-2")
+        await client.send_raw(system.topic("requests"), b'["a", "list"]', key="junk-3")
+        await client.send_raw(
+            system.topic("scores"), b'{"request_id": "x", "model": 7}', key="junk-4"
+        )
+        await client.send(
+            system.topic("requests"), request_body("valid-after-junk", return_topic=answers_topic)
+        )
+        await client.producer.flush()
+        letters = await client.read([deadletter], until=lambda r: len(r) >= 4, timeout_s=60)
+        records = await client.read([answers_topic], until=answered({"valid-after-junk"}))
+    reasons = {letter["key"]: letter for _, letter, _ in letters}
+    assert "not JSON" in reasons["junk-1"]["reason"] or "UTF-8" in reasons["junk-1"]["reason"]
+    assert "request_id: Field required" in reasons["junk-2"]["reason"]
+    assert "expected a JSON object" in reasons["junk-3"]["reason"]
+    assert reasons["junk-4"]["reason"].startswith("invalid score")
+    assert reasons["junk-4"]["topic"] == system.topic("scores")
+    for letter in reasons.values():
+        assert letter["offset"] >= 0 and letter["partition"] >= 0
+    assert first_answers(records)["valid-after-junk"]["status"] == "ok"
+
+
+async def _stream(system: System, ids: list[str], *, rate_per_s: float, kill_after: int | None):
+    """Send ``ids`` at a steady rate; optionally SIGKILL the worker midway and restart it
+    while the requests keep coming, so some wait out their deadline with no worker up."""
+    answers_topic = system.topic("answers")
+    restarted = None
+    async with Client(system.bootstrap) as client:
+        for n, request_id in enumerate(ids):
+            if kill_after is not None and n == kill_after:
+                await client.producer.flush()
+                system.stop("worker", signal.SIGKILL)
+                restarted = asyncio.create_task(asyncio.to_thread(system.start_worker))
+            body = request_body(request_id, return_topic=answers_topic, deadline_ms=1000)
+            await client.send(system.topic("requests"), body)
+            await asyncio.sleep(1 / rate_per_s)  # pacing the load, not synchronisation
+        await client.producer.flush()
+        if restarted is not None:
+            await restarted
+        return await client.read(
+            [answers_topic], until=answered(set(ids)), idle_s=3.0, timeout_s=120
+        )
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["clean", "sigkill"])
+async def test_worker_killed_mid_stream_answers_every_pending_request_after_restart(
+    system: System, kill: bool
+) -> None:
+    system.start_worker()
+    system.start_model("scorecard")
+    system.start_model("rules")
+    ids = [f"{'kill' if kill else 'clean'}-{n:04d}" for n in range(300)]
+    records = await _stream(system, ids, rate_per_s=100, kill_after=150 if kill else None)
+    counts = answer_counts(records)
+    missing = set(ids) - set(counts)
+    duplicates = sum(c - 1 for c in counts.values())
+    late = sum(1 for a in first_answers(records).values() if a.get("late"))
+    print(
+        json.dumps(
+            {
+                "kill": kill,
+                "requests": len(ids),
+                "missing": len(missing),
+                "duplicates_on_wire": duplicates,
+                "late": late,
+            }
+        )
+    )
+    assert not missing, f"{len(missing)} requests never answered: {sorted(missing)[:10]}"
+    if kill:
+        assert late > 0, "requests sent while the worker was down must be answered, marked late"
+    else:
+        assert duplicates == 0 and late == 0
