@@ -56,6 +56,19 @@ def kafka_start(data_dir: str | None, port: int | None, timeout: float) -> None:
     )
 
 
+@kafka.command("fetch")
+def kafka_fetch() -> None:
+    """Download the broker's jars from Maven Central into the cache (start does it too)."""
+    from streamapp import devkafka
+
+    paths = devkafka.BrokerPaths.from_settings(get_settings())
+    try:
+        devkafka.fetch_jars(paths)
+    except devkafka.BrokerError as error:
+        _fail(str(error))
+    click.echo(f"kafka jars in {paths.libs}")
+
+
 @kafka.command("stop")
 def kafka_stop() -> None:
     """Stop the development broker."""
@@ -102,7 +115,12 @@ def topics() -> None:
 
 @main.command()
 @click.option("--web-port", type=int, help="Port of the REST API (default RENDEZVOUS_WEB_PORT).")
-@click.option("--loglevel", default="info", show_default=True)
+@click.option(
+    "--loglevel",
+    type=click.Choice(["crit", "error", "warn", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
 def worker(web_port: int | None, loglevel: str) -> None:
     """Run a rendezvous worker (the same as ``faust -A streamapp.app worker``)."""
     if web_port is not None:

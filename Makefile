@@ -1,0 +1,59 @@
+# Rendezvous: `make demo` runs the whole system, `make test` runs the whole suite.
+# Both do every set-up step themselves (virtual env, dependencies, Kafka jars).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help install jars demo test lint format unit functional integration bench clean
+
+help:
+	@echo "make demo    start Kafka, a worker, models and demo traffic (Ctrl-C stops all)"
+	@echo "make test    set up everything, then lint and run the whole test suite"
+	@echo "make lint    ruff (lint + format check) and mypy on the pure core"
+	@echo "make bench   end-to-end latency benchmark on a throwaway broker"
+	@echo "make clean   remove the virtual env, caches and local data"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+jars: $(STAMP)
+	$(BIN)/rendezvous kafka fetch
+
+demo: install jars
+	$(BIN)/rendezvous demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The integration tests start their own throwaway broker (tests/integration/conftest.py)
+# and stop it at the end; nothing is left running.
+test: install jars lint
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+functional: install
+	$(BIN)/pytest tests/functional
+
+integration: install jars
+	$(BIN)/pytest tests/integration
+
+bench: install jars
+	$(BIN)/python -m benchmarks.latency
+
+clean:
+	rm -rf $(VENV) .cache .data .pytest_cache .mypy_cache .ruff_cache *.egg-info
