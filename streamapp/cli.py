@@ -167,6 +167,14 @@ def model(name: str | None, list_models: bool) -> None:
 
 
 @main.command()
+def console() -> None:
+    """Serve the Dash console (RENDEZVOUS_CONSOLE_HOST/PORT/WORKER_URL)."""
+    from console.app import run
+
+    run()
+
+
+@main.command()
 @click.option("--rate", default=20.0, show_default=True, help="Demo requests per second.")
 @click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
 def demo(rate: float, duration: float | None) -> None:

@@ -123,6 +123,8 @@ class ModelProcess:
             numbers,
         )
         self.ready.set()
+        if self.settings.model_ready_file is not None:
+            self.settings.model_ready_file.touch()
 
     async def _score(self, record: ConsumerRecord, producer: AIOKafkaProducer) -> None:
         read_at = time.time()

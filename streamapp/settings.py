@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
 
+    model_ready_file: Path | None = None
+
     kafka_dir: Path = Path(".cache/kafka")
     kafka_data_dir: Path | None = None
     kafka_libs_dir: Path | None = None
