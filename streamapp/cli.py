@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -158,11 +159,19 @@ def model(name: str | None, list_models: bool) -> None:
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
+        running = asyncio.current_task()
+
+        def shut_down() -> None:
+            process.stop()  # finish the current request, then leave the group cleanly
+            if running is not None:
+                loop.call_later(10.0, running.cancel)  # a stuck fetch must not keep us alive
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, process.stop)
+            loop.add_signal_handler(signum, shut_down)
         await process.run()
 
-    asyncio.run(serve())
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(serve())
     click.echo(f"model {name} stopped after scoring {process.scored} requests")
 
 

@@ -137,8 +137,9 @@ async def traffic(
                 for message in messages:
                     answer = json.loads(message.value)
                     began = sent.pop(answer["request_id"], None)
-                    if began is not None:
-                        latencies.append((time.monotonic() - began) * 1000)
+                    if began is None:
+                        continue  # not one of ours (e.g. recovered from an earlier run)
+                    latencies.append((time.monotonic() - began) * 1000)
                     outcomes[
                         f"{answer['status']}:{answer.get('model') or '-'}:{answer['rule']}"
                     ] += 1
