@@ -99,6 +99,7 @@ def _settle(mailbox: Mailbox, registry: Registry, timing: Timing, origin: str) -
         opened_ms=mailbox.opened_ms,
         deadline_ms=mailbox.deadline_at,
         now_ms=timing.now_ms,
+        request_id=mailbox.request_id,
     )
     if choice is None:
         return Step(mailbox, wake_at=wake_time(mailbox, registry, timing), outcome="waiting")

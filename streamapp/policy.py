@@ -11,11 +11,17 @@ Rules, in order (the first that fires names the answer's ``rule``):
 ``no_result``     else no answer, with the reason.
 
 Shadow and off models never win; unknown models are shadow.
+
+With ``random_split`` on, equally acceptable answers (same best priority) are split by weight,
+with a draw seeded by the request id: a replay of the same request makes the same choice. For
+the top-priority tier the pick is made up front, and the answer goes out as soon as the picked
+model has answered (an A/B split that never waits for the other arm).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 LIVE, SHADOW, OFF = "live", "shadow", "off"
@@ -29,6 +35,7 @@ class ModelRule:
     state: str = SHADOW
     priority: int = 0
     backstop: bool = False
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class Registry:
     models: Mapping[str, ModelRule] = field(default_factory=dict)
     steps: tuple[ScheduleStep, ...] = ()
     version: int = 1
+    random_split: bool = False
 
     def rule_for(self, model: str) -> ModelRule:
         """Return a model's rule; an unregistered model is shadow."""
@@ -70,14 +78,47 @@ class Choice:
     reason: str | None = None
 
 
-def _best(offers: Iterable[Offer], registry: Registry) -> Offer | None:
-    """Highest priority first, then earliest arrival."""
+def draw(request_id: str) -> float:
+    """A number in [0, 1) fixed by the request id (the seed of every random choice)."""
+    digest = hashlib.blake2b(request_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def weighted_pick(request_id: str, names: Sequence[str], registry: Registry) -> str | None:
+    """Pick one name by weight, reproducibly for a request id; None if no weight is positive."""
+    ordered = sorted(n for n in names if registry.rule_for(n).weight > 0)
+    total = sum(registry.rule_for(n).weight for n in ordered)
+    if not ordered:
+        return None
+    point, cumulative = draw(request_id) * total, 0.0
+    for name in ordered:
+        cumulative += registry.rule_for(name).weight
+        if point < cumulative:
+            return name
+    return ordered[-1]
+
+
+def _best(offers: Iterable[Offer], registry: Registry, request_id: str = "") -> Offer | None:
+    """Highest priority first; among equals the earliest, or a weighted draw if splitting."""
     ranked = sorted(offers, key=lambda o: (-registry.rule_for(o.model).priority, o.arrived_ms))
-    return ranked[0] if ranked else None
+    if not ranked:
+        return None
+    top = registry.rule_for(ranked[0].model).priority
+    tied = [o for o in ranked if registry.rule_for(o.model).priority == top]
+    if registry.random_split and len(tied) > 1:
+        picked = weighted_pick(request_id, [o.model for o in tied], registry)
+        return next((o for o in tied if o.model == picked), ranked[0])
+    return ranked[0]
 
 
 def choose(
-    offers: Iterable[Offer], registry: Registry, *, opened_ms: int, deadline_ms: int, now_ms: int
+    offers: Iterable[Offer],
+    registry: Registry,
+    *,
+    opened_ms: int,
+    deadline_ms: int,
+    now_ms: int,
+    request_id: str = "",
 ) -> Choice | None:
     """Pick the official answer now, or return None to keep waiting."""
     live = {name: rule for name, rule in registry.models.items() if rule.state == LIVE}
@@ -86,10 +127,10 @@ def choose(
     preferred = [rule.priority for rule in live.values() if not rule.backstop]
     if preferred:
         top = max(preferred)
-        winner = _best(
-            (o for o in results if not live[o.model].backstop and live[o.model].priority >= top),
-            registry,
-        )
+        tier = [n for n, r in live.items() if not r.backstop and r.priority == top]
+        if registry.random_split and len(tier) > 1:
+            tier = [weighted_pick(request_id, tier, registry) or min(tier)]
+        winner = _best((o for o in results if o.model in tier), registry, request_id)
         if winner:
             return Choice(winner.model, "top_priority")
     elapsed = now_ms - opened_ms
@@ -100,17 +141,17 @@ def choose(
                 for o in results
                 if live[o.model].priority >= step.min_priority and not live[o.model].backstop
             )
-            winner = _best(accepted, registry)
+            winner = _best(accepted, registry, request_id)
             if winner:
                 return Choice(winner.model, f"step_{index}")
     all_answered = bool(live) and set(live) <= {o.model for o in live_offers}
     if now_ms < deadline_ms and not all_answered:
         return None
     rule = "deadline" if now_ms >= deadline_ms else "all_answered"
-    winner = _best((o for o in results if not live[o.model].backstop), registry)
+    winner = _best((o for o in results if not live[o.model].backstop), registry, request_id)
     if winner:
         return Choice(winner.model, rule)
-    winner = _best(results, registry)
+    winner = _best(results, registry, request_id)
     if winner:
         return Choice(winner.model, "backstop")
     if not live:

@@ -104,6 +104,7 @@ class Control(
     value: Any | None = None
     actor: str = "anonymous"
     issued_at: float | None = None
+    command_id: str | None = None
 
 
 class DeadLetter(
