@@ -19,7 +19,7 @@ from streamapp.clock import now_ms
 from streamapp.codec import DecodeError, decode, encode
 from streamapp.mailbox import Step, on_request, on_score, on_tick, reject
 from streamapp.records import DeadLetter, Request, Score, Tick
-from streamapp.runtime import clock, limits, registry, timing, topic_directory
+from streamapp.runtime import clock, current_registry, limits, timing, topic_directory
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ async def handle_request(event: EventT, origin: str, now: int) -> None:
         partition=message.partition,
         return_topic=topic,
         deadline_at=deadline_at(request, sent_ms=sent_ms, now_ms=now, limits=limits),
-        registry=registry,
+        registry=current_registry(),
         timing=timing(now),
         origin=origin,
     )
@@ -107,7 +107,7 @@ async def reject_request(
         partition=partition,
         return_topic=topic,
         reason=reason,
-        registry=registry,
+        registry=current_registry(),
         timing=timing(now),
         origin=origin,
     )
@@ -126,7 +126,7 @@ async def handle_score(event: EventT, origin: str, now: int) -> None:
         current,
         score,
         partition=event.message.partition,
-        registry=registry,
+        registry=current_registry(),
         timing=timing(now),
         origin=origin,
     )
@@ -141,7 +141,7 @@ async def handle_tick(event: EventT, origin: str, now: int) -> None:
         await dead_letter(event, f"invalid tick: {error}")
         return
     current = mailboxes.get(tick.request_id)
-    step = on_tick(current, registry=registry, timing=timing(now), origin=origin)
+    step = on_tick(current, registry=current_registry(), timing=timing(now), origin=origin)
     await apply(tick.request_id, current, step)
 
 

@@ -8,11 +8,19 @@ from __future__ import annotations
 import faust
 
 from streamapp.mailbox import Mailbox
+from streamapp.registry import ControlChange, RegistryDoc
 from streamapp.settings import Settings, get_settings
 from streamapp.topics import ensure_topics
 
 #: Modules that define the worker's agents, tasks and views; the worker imports them at start.
-WORKER_MODULES = ["streamapp.agents", "streamapp.timers", "streamapp.views"]
+WORKER_MODULES = [
+    "streamapp.agents",
+    "streamapp.control_agent",
+    "streamapp.timers",
+    "streamapp.views",
+    "streamapp.mailbox_view",
+    "streamapp.scoreproxy",
+]
 
 
 class RendezvousApp(faust.App):
@@ -67,6 +75,7 @@ def raw_topic(name: str) -> faust.TopicT:
 requests = raw_topic(settings.topic("requests"))
 scores = raw_topic(settings.topic("scores"))
 ticks = raw_topic(settings.topic("ticks"))
+control = raw_topic(settings.topic("control"))
 
 mailboxes = app.Table(
     "mailboxes",
@@ -74,4 +83,27 @@ mailboxes = app.Table(
     value_type=Mailbox,
     partitions=settings.partitions,
     help="One mailbox per request id: the request, its scores and its answer.",
+)
+
+#: The registry and policy: one document under REGISTRY_KEY, read by every worker. Small, so
+#: it lives in memory and is rebuilt from its changelog at start (1 partition, as Faust advises
+#: for global tables shared by several workers).
+REGISTRY_KEY = "current"
+registry_table = app.GlobalTable(
+    "registry",
+    key_type=str,
+    value_type=RegistryDoc,
+    partitions=1,
+    recovery_buffer_size=1,
+    store="memory://",
+    help="The model registry and policy, one versioned document.",
+)
+control_history = app.GlobalTable(
+    "control-history",
+    key_type=str,
+    value_type=ControlChange,
+    partitions=1,
+    recovery_buffer_size=1,
+    store="memory://",
+    help="Applied control commands by zero-padded version.",
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from importlib.metadata import entry_points
 from typing import Any
@@ -18,7 +19,7 @@ from aiokafka.structs import ConsumerRecord
 
 from models.base import Model
 from streamapp.codec import DecodeError, decode, encode
-from streamapp.records import Request, Score
+from streamapp.records import Control, Request, Score
 from streamapp.settings import Settings
 from streamapp.topics import ensure_topics
 
@@ -100,6 +101,7 @@ class ModelProcess:
         )
         producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
         await producer.start()
+        await self._announce(producer)
         await consumer.start()
         consumer.subscribe([settings.topic("requests")], listener=_ReadyWhenAssigned(self))
         try:
@@ -111,6 +113,19 @@ class ModelProcess:
         finally:
             await consumer.stop()
             await producer.stop()
+
+    async def _announce(self, producer: AIOKafkaProducer) -> None:
+        """Tell the registry this model exists; an unknown model joins as shadow, never live."""
+        announce = Control(
+            command="announce",
+            model=self.name,
+            value={"model_version": str(getattr(self.model, "version", "unknown"))},
+            actor=f"model-process@{socket.gethostname()}",
+            issued_at=time.time(),
+        )
+        await producer.send_and_wait(
+            self.settings.topic("control"), encode(announce), key=self.name.encode()
+        )
 
     def on_assigned(self, partitions: set[TopicPartition]) -> None:
         """Report readiness once partitions are assigned (tests and the demo wait for this)."""

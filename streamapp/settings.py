@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
         default_factory=lambda: {name: ModelSeed(**seed) for name, seed in DEFAULT_MODELS.items()}
     )
 
+    admin_token: SecretStr | None = None
+    control_timeout_s: float = Field(default=5.0, gt=0)
+    control_history_size: int = Field(default=1000, ge=10)
+
     data_dir: Path = Path(".data")
     table_store: str = "rocksdb://"
     web_host: str = "127.0.0.1"
@@ -82,6 +87,11 @@ class Settings(BaseSettings):
     def topic(self, role: str) -> str:
         """The topic of a role: requests, scores, answers, control, deadletter or ticks."""
         return f"{self.topic_prefix}-{role}"
+
+    @property
+    def worker_id(self) -> str:
+        """This worker's name among its peers (its REST port on its host)."""
+        return f"{socket.gethostname()}-{self.web_port}".lower()
 
     @property
     def broker_data_dir(self) -> Path:

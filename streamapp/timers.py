@@ -8,7 +8,7 @@ import logging
 from streamapp.app import app, mailboxes
 from streamapp.clock import now_ms
 from streamapp.mailbox import wake_time
-from streamapp.runtime import clock, registry, timing
+from streamapp.runtime import clock, current_registry, timing
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ async def refill_deadline_clock() -> None:
     owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
     clock.keep_partitions(owned)
     now = now_ms()
+    registry = current_registry()
     scheduled = 0
     for request_id, mailbox in mailboxes.items():
         clock.schedule(request_id, mailbox.partition, wake_time(mailbox, registry, timing(now)))
