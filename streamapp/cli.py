@@ -139,9 +139,23 @@ def worker(web_port: int | None, loglevel: str) -> None:
 @main.command()
 @click.argument("name", required=False)
 @click.option("--list", "list_models", is_flag=True, help="List the registered models.")
-def model(name: str | None, list_models: bool) -> None:
+@click.option("--as", "alias", help="Report scores under this model name instead of NAME.")
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Extra latency added to every prediction (demos and tests).",
+)
+def model(name: str | None, list_models: bool, alias: str | None, latency_ms: float) -> None:
     """Run model NAME (from the ``rendezvous.models`` entry points) against the requests topic."""
-    from streamapp.modelrunner import ModelProcess, UnknownModelError, available_models, load_model
+    from streamapp.modelrunner import (
+        DelayedModel,
+        ModelProcess,
+        UnknownModelError,
+        available_models,
+        load_model,
+    )
 
     if list_models:
         for model_name, target in sorted(available_models().items()):
@@ -155,7 +169,9 @@ def model(name: str | None, list_models: bool) -> None:
     except (UnknownModelError, TypeError) as error:
         _fail(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    process = ModelProcess(name, instance, get_settings())
+    if latency_ms:
+        instance = DelayedModel(instance, latency_ms / 1000)
+    process = ModelProcess(alias or name, instance, get_settings())
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()

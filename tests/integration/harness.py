@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 READY_TIMEOUT_S = 90.0
+ADMIN_TOKEN = "integration-admin-token"
 
 
 class System:
@@ -42,6 +43,7 @@ class System:
             "RENDEZVOUS_SESSION_TIMEOUT_S": "3",
             "RENDEZVOUS_HEARTBEAT_INTERVAL_S": "0.5",
             "RENDEZVOUS_PARTITIONS": "4",
+            "RENDEZVOUS_ADMIN_TOKEN": ADMIN_TOKEN,
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -87,18 +89,30 @@ class System:
             time.sleep(0.2)
         raise AssertionError(f"{name} not ready in {READY_TIMEOUT_S}s:\n{self._log_tail(name)}")
 
-    def start_model(self, model: str, **settings: str) -> subprocess.Popen[bytes]:
-        """Start a model process and wait until its consumer group assigned it partitions."""
+    def start_model(
+        self, model: str, *args: str, name: str | None = None, **settings: str
+    ) -> subprocess.Popen[bytes]:
+        """Start ``rendezvous model MODEL [args]`` and wait until it has partitions.
+
+        ``name`` keys the process (for ``stop``) and its log; it defaults to the ``--as``
+        alias when given, else the model name.
+        """
+        if name is None:
+            name = args[args.index("--as") + 1] if "--as" in args else model
         env = {**self.env, **{f"RENDEZVOUS_{k.upper()}": v for k, v in settings.items()}}
-        process = self._spawn(model, ["model", model], env)
+        process = self._spawn(name, ["model", model, *args], env)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise AssertionError(f"{model} exited:\n{self._log_tail(model)}")
-            if " ready: " in self._log_tail(model):
+                raise AssertionError(f"{name} exited:\n{self._log_tail(name)}")
+            if " ready: " in self._log_tail(name):
                 return process
             time.sleep(0.1)
-        raise AssertionError(f"model {model} not ready:\n{self._log_tail(model)}")
+        raise AssertionError(f"model {name} not ready:\n{self._log_tail(name)}")
+
+    def url(self, path: str, worker_port: int | None = None) -> str:
+        """The REST URL of a worker of this deployment (the first one by default)."""
+        return f"http://127.0.0.1:{worker_port or self.web_port}{path}"
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> int:
         """Signal a process and wait for it to end; return its exit code."""
