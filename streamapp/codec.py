@@ -55,6 +55,11 @@ def _build_validator(record_type: type[faust.Record]) -> type[pydantic.BaseModel
     )
 
 
+def json_schema(record_type: type[faust.Record]) -> dict[str, Any]:
+    """The JSON Schema of a record, as its strict validator sees it (for the OpenAPI doc)."""
+    return _validator(record_type).model_json_schema()
+
+
 def describe(error: pydantic.ValidationError) -> str:
     """Summarise validation errors as ``field: problem; ...``."""
     parts = []

@@ -17,6 +17,7 @@ from streamapp import runtime
 from streamapp.app import app, control_history, settings
 from streamapp.codec import encode
 from streamapp.control import ModelUpdate, PolicyUpdate
+from streamapp.openapi import openapi_document
 from streamapp.records import Control
 from streamapp.registry import RegistryDoc
 from streamapp.webutil import HTTPProblem, json_body, problem_response, require_admin, validated
@@ -166,3 +167,12 @@ class ControlHistory(View):
         keys = sorted(control_history.keys(), reverse=True)[: int(raw_limit)]
         changes = [control_history[k].asdict() for k in keys]
         return self.json({"version": runtime.current_doc().version, "changes": changes})
+
+
+@app.page("/openapi.json")
+class OpenAPI(View):
+    """``GET /openapi.json``: the OpenAPI 3.1 document of this API."""
+
+    async def get(self, request: Request) -> Response:
+        """The document."""
+        return self.json(openapi_document())
