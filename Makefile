@@ -12,7 +12,7 @@ help:
 	@echo "make demo    start Kafka, a worker, models and demo traffic (Ctrl-C stops all)"
 	@echo "make test    set up everything, then lint and run the whole test suite"
 	@echo "make lint    ruff (lint + format check) and mypy on the pure core"
-	@echo "make bench   end-to-end latency benchmark on a throwaway broker"
+	@echo "make bench   latency and deadline-precision benchmarks on a throwaway broker"
 	@echo "make clean   remove the virtual env, caches and local data"
 
 $(STAMP): pyproject.toml
@@ -54,6 +54,7 @@ integration: install jars
 
 bench: install jars
 	$(BIN)/python -m benchmarks.latency
+	$(BIN)/python -m benchmarks.deadline
 
 clean:
 	rm -rf $(VENV) .cache .data .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -12,40 +12,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
-import socket
-import statistics
-import tempfile
+import random
 import time
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from benchmarks.system import bench_system, percentiles
 from streamapp import devkafka
-from streamapp.demo import DEMO_MODELS, Children, demo_payload, wait_for_model, wait_for_worker
+from streamapp.demo import DEMO_MODELS, demo_payload
 from streamapp.settings import Settings
-from streamapp.topics import ensure_topics
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    """p50/p90/p99/max of a list of milliseconds."""
-    cuts = statistics.quantiles(samples, n=1000, method="inclusive")
-    return {
-        "n": len(samples),
-        "p50": cuts[499],
-        "p90": cuts[899],
-        "p99": cuts[989],
-        "max": max(samples),
-        "mean": statistics.fmean(samples),
-    }
 
 
 async def measure(
@@ -64,8 +40,6 @@ async def measure(
     sent: dict[str, float] = {}
     latencies: list[float] = []
     by_model: dict[str, int] = {}
-    import random
-
     rng = random.Random(11)
 
     async def reader() -> None:
@@ -105,32 +79,8 @@ def main() -> None:
     parser.add_argument("--deadline-ms", type=int, default=200)
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="rendezvous-bench-"))
-    repo = Path(__file__).resolve().parents[1]
-    env = {
-        "RENDEZVOUS_KAFKA_DIR": str(root / "kafka"),
-        "RENDEZVOUS_KAFKA_LIBS_DIR": str(repo / ".cache" / "kafka" / "libs"),
-        "RENDEZVOUS_KAFKA_PORT": str(free_port()),
-        "RENDEZVOUS_KAFKA_CONTROLLER_PORT": str(free_port()),
-        "RENDEZVOUS_WEB_PORT": str(free_port()),
-        "RENDEZVOUS_DATA_DIR": str(root / "data"),
-    }
-    os.environ.update(env)
-    os.environ["RENDEZVOUS_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{env['RENDEZVOUS_KAFKA_PORT']}"
-    settings = Settings()
-    cold_start = devkafka.start(settings, timeout_s=120, quiet=True)
-    pid = devkafka.running_pid(devkafka.BrokerPaths.from_settings(settings))
-    log_dir = root / "logs"
-    log_dir.mkdir()
-    children = Children(log_dir)
-    try:
-        asyncio.run(ensure_topics(settings))
-        worker = children.spawn("worker", "worker", "--loglevel", "warn")
-        wait_for_worker(f"http://127.0.0.1:{settings.web_port}/health", worker)
-        for name in DEMO_MODELS:
-            children.spawn(f"model-{name}", "model", name)
-        for name in DEMO_MODELS:
-            wait_for_model(log_dir / f"model-{name}.log", name)
+    with bench_system([(name,) for name in DEMO_MODELS]) as system:
+        settings = system.settings
         asyncio.run(
             measure(
                 settings,
@@ -149,26 +99,18 @@ def main() -> None:
                 tag="bench",
             )
         )
-        rss_kb = devkafka.resident_memory_kb(pid) if pid else None
-    except RuntimeError:
-        for log in sorted(log_dir.glob("*.log")):
-            print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}")
-        raise
-    finally:
-        children.stop_all()
-        devkafka.stop(settings)
-        shutil.rmtree(root, ignore_errors=True)
+        rss_kb = devkafka.resident_memory_kb(system.broker_pid) if system.broker_pid else None
     stats = percentiles(latencies)
     report: dict[str, Any] = {
-        "broker_cold_start_s": round(cold_start, 2),
+        "broker_cold_start_s": round(system.cold_start_s, 2),
         "broker_rss_mib": round((rss_kb or 0) / 1024, 1),
         "requests": args.requests,
         "rate_per_s": args.rate,
         "deadline_ms": args.deadline_ms,
-        "latency_ms": {k: round(v, 2) for k, v in stats.items()},
+        "latency_ms": stats,
         "answers": by_model,
     }
-    print(f"broker cold start {cold_start:.2f}s, resident {report['broker_rss_mib']} MiB")
+    print(f"broker cold start {system.cold_start_s:.2f}s, resident {report['broker_rss_mib']} MiB")
     print(
         f"{args.requests} requests at {args.rate:g}/s: p50 {stats['p50']:.1f} ms, "
         f"p90 {stats['p90']:.1f} ms, p99 {stats['p99']:.1f} ms, max {stats['max']:.1f} ms"
