@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> RendezvousApp:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
+        web_tables_enabled=False,  # raw table dumps would bypass the API (and its payloads)
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_rebalance_timeout=max(10.0, settings.session_timeout_s * 2),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 from faust.web import Request, Response, View
 
 from streamapp import runtime
 from streamapp.app import app, mailboxes, settings
 from streamapp.mailbox import Mailbox, is_open
+
+PEER_TIMEOUT_S = 2.0
 
 
 def timeline(mailbox: Mailbox) -> dict[str, Any]:
@@ -55,20 +60,50 @@ def timeline(mailbox: Mailbox) -> dict[str, Any]:
     }
 
 
+async def ask_peers(request_id: str) -> dict[str, Any] | None:
+    """Ask every other worker holding mailbox partitions for this request's timeline.
+
+    The mailbox lives on the partition its request was produced to, and the client's
+    partitioner is not known here (kcat's differs from Java's), so the owner cannot be
+    computed from the key; asking the few peers is exact.
+    """
+    own = str(app.conf.canonical_url).rstrip("/")
+    peers = [str(url).rstrip("/") for url in app.router.table_metadata(mailboxes.name)]
+    peers = [url for url in peers if url != own]
+    if not peers:
+        return None
+    async with httpx.AsyncClient(timeout=PEER_TIMEOUT_S) as client:
+        replies = await asyncio.gather(
+            *(
+                client.get(f"{url}/v1/requests/{quote(request_id, safe='')}", params={"local": "1"})
+                for url in peers
+            ),
+            return_exceptions=True,
+        )
+    for reply in replies:
+        if isinstance(reply, httpx.Response) and reply.status_code == 200:
+            found: dict[str, Any] = reply.json()
+            return found
+    return None
+
+
 @app.page("/v1/requests/{request_id}")
 class RequestTimeline(View):
-    """One request's mailbox; any worker answers (the request is routed to its owner)."""
+    """One request's mailbox; any worker answers (it asks its peers when it does not hold it)."""
 
-    @app.table_route(table=mailboxes, match_info="request_id")
     async def get(self, request: Request, request_id: str) -> Response:
         """The timeline, or 404 when this request is unknown or has expired."""
         mailbox = mailboxes.get(request_id)
-        if mailbox is None:
-            return self.json(
-                {
-                    "error": f"no mailbox for request {request_id!r} (unknown, or expired after "
-                    f"{settings.mailbox_retention_s:g}s)"
-                },
-                status=404,
-            )
-        return self.json(timeline(mailbox))
+        if mailbox is not None:
+            return self.json(timeline(mailbox))
+        if request.query.get("local") != "1":
+            found = await ask_peers(request_id)
+            if found is not None:
+                return self.json(found)
+        return self.json(
+            {
+                "error": f"no mailbox for request {request_id!r} (unknown, or expired after "
+                f"{settings.mailbox_retention_s:g}s)"
+            },
+            status=404,
+        )
