@@ -17,7 +17,7 @@ from streamapp.admission import deadline_at, refusal, return_address
 from streamapp.app import app, mailboxes, requests, scores, settings, ticks
 from streamapp.clock import now_ms
 from streamapp.codec import DecodeError, decode, encode
-from streamapp.mailbox import Step, on_request, on_score, on_tick, reject
+from streamapp.mailbox import Mailbox, Step, on_request, on_score, on_tick, record_decision, reject
 from streamapp.records import DeadLetter, Request, Score, Tick
 from streamapp.runtime import clock, current_registry, limits, timing, topic_directory
 
@@ -41,6 +41,27 @@ async def dead_letter(event: EventT, reason: str) -> None:
         "dead letter from %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
     )
     await runtime.emit(settings.topic("deadletter"), letter.key or "", encode(letter))
+
+
+def load(request_id: str, now: int) -> tuple[Mailbox | None, Mailbox | None]:
+    """The stored mailbox, and the one to work on: with any answer the clock already sent.
+
+    The clock decides deadlines itself and tells the agent with a Tick; an event that comes
+    first must see the mailbox as closed, so the answer is recorded here and now.
+    """
+    stored = mailboxes.get(request_id)
+    answer = runtime.pending_decision(request_id)
+    if answer is None:
+        return stored, stored
+    runtime.forget_decision(request_id)
+    step = record_decision(
+        stored,
+        answer,
+        registry=current_registry(),
+        timing=timing(now),
+        origin=f"clock:{answer.answered_at}",
+    )
+    return stored, step.mailbox
 
 
 async def apply(key: str, before: object, step: Step) -> None:
@@ -79,7 +100,7 @@ async def handle_request(event: EventT, origin: str, now: int) -> None:
     if reason is not None:
         await reject_request(request.request_id, topic, message.partition, reason, now, origin)
         return
-    current = mailboxes.get(request.request_id)
+    stored, current = load(request.request_id, now)
     sent_ms = int(message.timestamp * 1000) if message.timestamp else now
     step = on_request(
         current,
@@ -91,7 +112,7 @@ async def handle_request(event: EventT, origin: str, now: int) -> None:
         timing=timing(now),
         origin=origin,
     )
-    await apply(request.request_id, current, step)
+    await apply(request.request_id, stored, step)
 
 
 async def reject_request(
@@ -100,7 +121,7 @@ async def reject_request(
     """Answer ``rejected`` at once on the given return topic (or the default one)."""
     if not await topic_directory.exists(topic):
         topic = limits.default_return_topic
-    current = mailboxes.get(request_id)
+    stored, current = load(request_id, now)
     step = reject(
         current,
         request_id,
@@ -111,7 +132,7 @@ async def reject_request(
         timing=timing(now),
         origin=origin,
     )
-    await apply(request_id, current, step)
+    await apply(request_id, stored, step)
 
 
 async def handle_score(event: EventT, origin: str, now: int) -> None:
@@ -121,7 +142,7 @@ async def handle_score(event: EventT, origin: str, now: int) -> None:
     except DecodeError as error:
         await dead_letter(event, f"invalid score: {error}")
         return
-    current = mailboxes.get(score.request_id)
+    stored, current = load(score.request_id, now)
     step = on_score(
         current,
         score,
@@ -130,7 +151,7 @@ async def handle_score(event: EventT, origin: str, now: int) -> None:
         timing=timing(now),
         origin=origin,
     )
-    await apply(score.request_id, current, step)
+    await apply(score.request_id, stored, step)
 
 
 async def handle_tick(event: EventT, origin: str, now: int) -> None:
@@ -140,9 +161,16 @@ async def handle_tick(event: EventT, origin: str, now: int) -> None:
     except DecodeError as error:
         await dead_letter(event, f"invalid tick: {error}")
         return
-    current = mailboxes.get(tick.request_id)
-    step = on_tick(current, registry=current_registry(), timing=timing(now), origin=origin)
-    await apply(tick.request_id, current, step)
+    if tick.answer is not None:
+        stored = mailboxes.get(tick.request_id)
+        step = record_decision(
+            stored, tick.answer, registry=current_registry(), timing=timing(now), origin=origin
+        )
+        runtime.forget_decision(tick.request_id)
+    else:
+        stored, current = load(tick.request_id, now)
+        step = on_tick(current, registry=current_registry(), timing=timing(now), origin=origin)
+    await apply(tick.request_id, stored, step)
 
 
 Handler = Callable[[EventT, str, int], Awaitable[None]]

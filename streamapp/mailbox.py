@@ -254,3 +254,17 @@ def on_tick(mailbox: Mailbox | None, *, registry: Registry, timing: Timing, orig
     if timing.now_ms >= wake_time(mailbox, registry, timing):
         return Step(None, outcome="expired")
     return Step(mailbox, wake_at=wake_time(mailbox, registry, timing))
+
+
+def record_decision(
+    mailbox: Mailbox | None, answer: Answer, *, registry: Registry, timing: Timing, origin: str
+) -> Step:
+    """Close a mailbox with an answer the clock already sent (nothing is sent again).
+
+    A mailbox already closed keeps its answer (the clock only decides open mailboxes, so this
+    happens only after a crash or rebalance).
+    """
+    if mailbox is None or mailbox.answer is not None:
+        return Step(mailbox, outcome="already_closed")
+    closed = mailbox.derive(answer=answer, closed_ms=answer.answered_at, closed_by=origin)
+    return Step(closed, wake_at=wake_time(closed, registry, timing), outcome="recorded")

@@ -130,7 +130,12 @@ class Tick(
     include_metadata=False,
     namespace=f"{NAMESPACE}.Tick",
 ):
-    """Internal: the deadline clock asking the mailbox agent to look at a mailbox again."""
+    """Internal: the deadline clock to the agent owning a mailbox.
+
+    Without ``answer``: look at the mailbox again (expiry). With ``answer``: the clock has
+    already sent this answer at the due time; record it and close the mailbox.
+    """
 
     request_id: str
     due_ms: int
+    answer: Answer | None = None

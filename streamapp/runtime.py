@@ -5,12 +5,12 @@ from __future__ import annotations
 import faust
 
 from streamapp.admission import Limits
-from streamapp.app import REGISTRY_KEY, raw_topic, registry_table, settings
-from streamapp.clock import DeadlineClock
+from streamapp.app import REGISTRY_KEY, mailboxes, raw_topic, registry_table, settings
+from streamapp.clock import DeadlineClock, now_ms
 from streamapp.codec import encode
-from streamapp.mailbox import Timing
+from streamapp.mailbox import Timing, is_open, on_tick
 from streamapp.policy import Registry
-from streamapp.records import Tick
+from streamapp.records import Answer, Tick
 from streamapp.registry import RegistryDoc, registry_from_doc, seed_doc
 from streamapp.topics import TopicDirectory
 
@@ -28,13 +28,58 @@ async def emit(topic: str, key: str, value: bytes, *, partition: int | None = No
     await _outgoing[topic].send(key=key.encode(), value=value, partition=partition)
 
 
-async def send_tick(request_id: str, partition: int, due_ms: int) -> None:
-    """Ask the agent owning ``partition`` to look at a mailbox again."""
-    tick = Tick(request_id=request_id, due_ms=due_ms)
-    await emit(settings.topic("ticks"), request_id, encode(tick), partition=partition)
+#: Answers the clock has sent whose Tick the owning agent has not recorded yet.
+_decided: dict[str, tuple[int, Answer]] = {}
 
 
-clock = DeadlineClock(send_tick)
+def pending_decision(request_id: str) -> Answer | None:
+    """The answer the clock already sent for this request, if the agent has not recorded it."""
+    found = _decided.get(request_id)
+    return found[1] if found else None
+
+
+def forget_decision(request_id: str) -> None:
+    """The agent has recorded the clock's answer in the table."""
+    _decided.pop(request_id, None)
+
+
+def keep_partitions(partitions: set[int]) -> None:
+    """This worker now owns these partitions: forget clock state of any other."""
+    clock.keep_partitions(partitions)
+    for request_id, (partition, _) in list(_decided.items()):
+        if partition not in partitions:
+            del _decided[request_id]
+
+
+async def fire(request_id: str, partition: int, due_ms: int) -> None:
+    """A mailbox's time has come: decide here and send the answer at once.
+
+    Deciding in the clock (a table read and the pure transition) keeps the deadline to the
+    millisecond; a round trip through Kafka first measured 20-30 ms late at 200 requests/s.
+    The table is still written only by the agent, which records the answer from the Tick.
+    """
+    mailbox = mailboxes.get(request_id)
+    if mailbox is None or request_id in _decided:
+        return
+    ticks_topic = settings.topic("ticks")
+    if not is_open(mailbox):
+        tick = Tick(request_id=request_id, due_ms=due_ms)
+        await emit(ticks_topic, request_id, encode(tick), partition=partition)
+        return
+    step = on_tick(
+        mailbox, registry=current_registry(), timing=timing(now_ms()), origin=f"clock:{due_ms}"
+    )
+    if step.answer is None:
+        if step.wake_at is not None:
+            clock.schedule(request_id, partition, step.wake_at)
+        return
+    _decided[request_id] = (partition, step.answer)
+    await emit(mailbox.return_topic or limits.default_return_topic, request_id, encode(step.answer))
+    tick = Tick(request_id=request_id, due_ms=due_ms, answer=step.answer)
+    await emit(ticks_topic, request_id, encode(tick), partition=partition)
+
+
+clock = DeadlineClock(fire)
 
 
 def timing(now: int) -> Timing:

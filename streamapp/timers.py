@@ -8,7 +8,7 @@ import logging
 from streamapp.app import app, mailboxes
 from streamapp.clock import now_ms
 from streamapp.mailbox import wake_time
-from streamapp.runtime import clock, current_registry, timing
+from streamapp.runtime import clock, current_registry, keep_partitions, timing
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ async def refill_deadline_clock() -> None:
     """After a rebalance or restart: wake every mailbox this worker now owns (overdue at once)."""
     changelog = mailboxes.changelog_topic.get_topic_name()
     owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
-    clock.keep_partitions(owned)
+    keep_partitions(owned)
     now = now_ms()
     registry = current_registry()
     scheduled = 0

@@ -41,5 +41,7 @@ def worker(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
     monkeypatch.setattr(runtime, "emit", capture)
     monkeypatch.setattr(runtime.topic_directory, "exists", every_topic_exists)
     mailboxes.data.clear()
+    runtime._decided.clear()
     yield sent
     mailboxes.data.clear()
+    runtime._decided.clear()

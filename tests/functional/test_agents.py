@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from streamapp import agents
+from streamapp import agents, runtime
 from streamapp.app import mailboxes, settings
 from streamapp.clock import now_ms
 from streamapp.codec import decode
@@ -151,3 +151,62 @@ async def test_invalid_score_goes_to_dead_letter(worker: Sent) -> None:
         await scores.put(b'{"request_id": "r10", "model": 3}', key=b"r10")
     [letter] = [decode(DeadLetter, raw) for raw in worker.on(DEADLETTER)]
     assert letter.reason.startswith("invalid score") and "model" in letter.reason
+
+
+async def _open_with_backstop_result(request_id: str) -> int:
+    """Open a mailbox with a 5 ms budget and a backstop result; return its deadline."""
+    async with agents.collect_requests.test_context() as requests:
+        await requests.put(
+            request(request_id, deadline_ms=5),
+            key=request_id.encode(),
+            partition=0,
+            timestamp=time.time(),
+        )
+    async with agents.collect_scores.test_context() as scores:
+        await scores.put(
+            score(request_id, "rules", result={"label": "benign"}),
+            key=request_id.encode(),
+            partition=0,
+        )
+    return mailboxes[request_id].deadline_at
+
+
+async def test_clock_answers_at_the_deadline_and_the_tick_closes_the_mailbox(
+    worker: Sent,
+) -> None:
+    deadline = await _open_with_backstop_result("c1")
+    while now_ms() < deadline:
+        time.sleep(0.001)
+    await runtime.fire("c1", 0, deadline)
+    [answer] = answers(worker)
+    assert (answer.model, answer.rule) == ("rules", "backstop")
+    assert mailboxes["c1"].answer is None, "the clock must not write the table"
+    [(_, _, tick_raw, tick_partition)] = [
+        m for m in worker.messages if m[0] == settings.topic("ticks")
+    ]
+    assert tick_partition == 0
+    async with agents.collect_ticks.test_context() as ticks:
+        await ticks.put(tick_raw, key=b"c1", partition=0)
+    assert mailboxes["c1"].answer == answer
+    assert len(answers(worker)) == 1
+
+
+async def test_score_racing_the_clocks_tick_is_late_and_sends_nothing(worker: Sent) -> None:
+    deadline = await _open_with_backstop_result("c2")
+    while now_ms() < deadline:
+        time.sleep(0.001)
+    await runtime.fire("c2", 0, deadline)
+    async with agents.collect_scores.test_context() as scores:
+        await scores.put(
+            score("c2", "scorecard", result={"label": "malignant"}), key=b"c2", partition=0
+        )
+    [answer] = answers(worker)
+    assert answer.model == "rules"
+    assert mailboxes["c2"].answer == answer and mailboxes["c2"].late_scores == 1
+
+
+async def test_clock_before_the_deadline_sends_nothing_and_waits(worker: Sent) -> None:
+    deadline = await _open_with_backstop_result("c3")
+    await runtime.fire("c3", 0, deadline - 1000)
+    assert answers(worker) == []
+    assert runtime.pending_decision("c3") is None
