@@ -118,7 +118,9 @@ class ModelProcess:
         await producer.start()
         await self._announce(producer)
         await consumer.start()
-        consumer.subscribe([settings.topic("requests")], listener=_ReadyWhenAssigned(self))
+        consumer.subscribe(
+            [settings.topic("requests")], listener=_ReadyWhenAssigned(self, consumer)
+        )
         try:
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=200)
@@ -175,12 +177,19 @@ class ModelProcess:
 class _ReadyWhenAssigned(ConsumerRebalanceListener):  # type: ignore[misc]
     """Tells the model process when the group has given it partitions."""
 
-    def __init__(self, process: ModelProcess) -> None:
+    def __init__(self, process: ModelProcess, consumer: AIOKafkaConsumer) -> None:
         self._process = process
+        self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         """Nothing to clean up: offsets are auto-committed."""
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Mark the process ready."""
+        """Fix each partition's position, then mark the process ready.
+
+        With no committed offset the position ("latest") is otherwise resolved at the first
+        fetch, and requests produced between "ready" and that fetch would be skipped.
+        """
+        for partition in assigned:
+            await self._consumer.position(partition)
         self._process.on_assigned(assigned)
