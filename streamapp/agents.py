@@ -152,7 +152,8 @@ async def handle_score(event: EventT, origin: str, now: int) -> None:
         timing=timing(now),
         origin=origin,
     )
-    await apply(score.request_id, stored, step)
+    if step.outcome != "ignored_replay":
+        await apply(score.request_id, stored, step)
 
 
 async def handle_tick(event: EventT, origin: str, now: int) -> None:

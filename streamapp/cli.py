@@ -207,3 +207,14 @@ def demo(rate: float, duration: float | None) -> None:
     from streamapp.demo import run_demo
 
     sys.exit(run_demo(get_settings(), rate=rate, duration_s=duration))
+
+
+def _register_archive_commands() -> None:
+    """``decoy`` and ``replay`` live in streamapp.archive_cli."""
+    from streamapp.archive_cli import decoy, replay
+
+    main.add_command(decoy)
+    main.add_command(replay)
+
+
+_register_archive_commands()

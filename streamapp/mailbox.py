@@ -213,7 +213,12 @@ def on_score(
     timing: Timing,
     origin: str,
 ) -> Step:
-    """File a score: it may decide the answer; after the answer it is only counted as late."""
+    """File a score: it may decide the answer; after the answer it is only counted as late.
+
+    Replayed scores (from an archive) never touch a mailbox.
+    """
+    if score.replayed:
+        return Step(mailbox, outcome="ignored_replay")
     if mailbox is not None:
         resent = _resend_if_redelivered(mailbox, origin)
         if resent:
