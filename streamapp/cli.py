@@ -140,22 +140,35 @@ def worker(web_port: int | None, loglevel: str) -> None:
 @click.argument("name", required=False)
 @click.option("--list", "list_models", is_flag=True, help="List the registered models.")
 @click.option("--as", "alias", help="Report scores under this model name instead of NAME.")
+@click.option("--latency-ms", type=click.FloatRange(min=0), help="Fixed extra latency (ms).")
 @click.option(
-    "--latency-ms",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Extra latency added to every prediction (demos and tests).",
+    "--latency",
+    "latency_spec",
+    help="Extra latency: fixed:MS | uniform:LO:HI | normal:MEAN:SD | "
+    "lognormal:MEDIAN:SIGMA (env RENDEZVOUS_FAULT_LATENCY).",
 )
-def model(name: str | None, list_models: bool, alias: str | None, latency_ms: float) -> None:
-    """Run model NAME (from the ``rendezvous.models`` entry points) against the requests topic."""
-    from streamapp.modelrunner import (
-        DelayedModel,
-        ModelProcess,
-        UnknownModelError,
-        available_models,
-        load_model,
-    )
+@click.option("--error-rate", type=click.FloatRange(0, 1), help="Share of requests that fail.")
+@click.option("--hang-rate", type=click.FloatRange(0, 1), help="Share of requests that hang.")
+@click.option("--crash-after", type=click.IntRange(min=1), help="Exit (code 70) after N requests.")
+@click.option("--fault-seed", type=int, help="Seed of the fault plan (env RENDEZVOUS_FAULT_SEED).")
+def model(
+    name: str | None,
+    list_models: bool,
+    alias: str | None,
+    latency_ms: float | None,
+    latency_spec: str | None,
+    error_rate: float | None,
+    hang_rate: float | None,
+    crash_after: int | None,
+    fault_seed: int | None,
+) -> None:
+    """Run model NAME (from the ``rendezvous.models`` entry points) against the requests topic.
+
+    Fault flags (or RENDEZVOUS_FAULT_* variables) make it slow, flaky, hang or crash, for
+    demos and tests.
+    """
+    from streamapp.faults import FaultPlan, FaultyModel, Latency
+    from streamapp.modelrunner import ModelProcess, UnknownModelError, available_models, load_model
 
     if list_models:
         for model_name, target in sorted(available_models().items()):
@@ -165,12 +178,25 @@ def model(name: str | None, list_models: bool, alias: str | None, latency_ms: fl
         _fail("name a model, or use --list to see the registered ones")
     assert name is not None
     try:
+        plan = FaultPlan.from_env()
+        if latency_ms is not None:
+            plan.latency = Latency("fixed", latency_ms)
+        if latency_spec is not None:
+            plan.latency = Latency.parse(latency_spec)
+        plan = FaultPlan(
+            latency=plan.latency,
+            error_rate=plan.error_rate if error_rate is None else error_rate,
+            hang_rate=plan.hang_rate if hang_rate is None else hang_rate,
+            crash_after=plan.crash_after if crash_after is None else crash_after,
+            seed=plan.seed if fault_seed is None else fault_seed,
+        )
         instance = load_model(name)
-    except (UnknownModelError, TypeError) as error:
+    except (UnknownModelError, TypeError, ValueError, FileNotFoundError) as error:
         _fail(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    if latency_ms:
-        instance = DelayedModel(instance, latency_ms / 1000)
+    if plan.active:
+        instance = FaultyModel(instance, plan)
+        logging.getLogger(__name__).info("fault plan for %s: %s", alias or name, plan)
     process = ModelProcess(alias or name, instance, get_settings())
 
     async def serve() -> None:
@@ -188,7 +214,37 @@ def model(name: str | None, list_models: bool, alias: str | None, latency_ms: fl
 
     with contextlib.suppress(asyncio.CancelledError):
         asyncio.run(serve())
-    click.echo(f"model {name} stopped after scoring {process.scored} requests")
+    click.echo(f"model {alias or name} stopped after scoring {process.scored} requests")
+
+
+@main.command()
+@click.option("--seed", default=42, show_default=True, help="Seed of the split and the models.")
+@click.option(
+    "--model",
+    "names",
+    multiple=True,
+    type=click.Choice(["linear", "forest", "mlp", "canary"]),
+    help="Train only these (repeatable; default all).",
+)
+@click.option("--retrain-canary", is_flag=True, help="Replace the frozen canary (rarely right).")
+def train(seed: int, names: tuple[str, ...], retrain_canary: bool) -> None:
+    """Train the example models on scikit-learn's bundled breast-cancer data (no download)."""
+    from models import artifacts
+    from models.dataset import split
+    from models.training import BUILDERS, rules_accuracy
+    from models.training import train as train_model
+
+    data = split(seed)
+    click.echo(
+        f"data: {len(data.y_train)} training rows, {len(data.y_test)} held out (seed {seed}); "
+        f"artifacts in {artifacts.models_root()}"
+    )
+    click.echo(f"{'model':<8} {'version':<22} {'held-out accuracy':>17} {'fit time':>9}")
+    click.echo(f"{'rules':<8} {'rules-1':<22} {rules_accuracy(data):>17.3f} {'(rule)':>9}")
+    for name in names or tuple(BUILDERS):
+        result = train_model(name, seed, retrain_canary=retrain_canary)
+        fit = "frozen" if result.frozen else f"{result.seconds:.2f}s"
+        click.echo(f"{name:<8} {result.version:<22} {result.accuracy:>17.3f} {fit:>9}")
 
 
 @main.command()

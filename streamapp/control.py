@@ -153,6 +153,10 @@ def apply_command(doc: RegistryDoc, command: Control, *, now: float) -> Applied:
     update = model_update(command)
     changed = current.derive(**update.model_dump(exclude_none=True))
     assert changed.state in STATES
+    if changed.labels.get("role") == "canary" and changed.state == "live":
+        raise ControlError(
+            f"{current.name} is the canary (the frozen reference): it can only be shadow or off"
+        )
     models = [changed if m.name == current.name else m for m in doc.models]
     new = _bump(doc, command, now, models=models)
     return Applied(new, _change(new, command, now, _entry_dict(current), _entry_dict(changed)))
@@ -161,18 +165,29 @@ def apply_command(doc: RegistryDoc, command: Control, *, now: float) -> Applied:
 def _announce(
     doc: RegistryDoc, command: Control, current: ModelEntry | None, now: float
 ) -> Applied:
-    """A model process started: register it as shadow if new, note its version."""
-    version = command.value.get("model_version") if isinstance(command.value, dict) else None
-    version = version if isinstance(version, str) else None
+    """A model process started: register it as shadow if new, note its version and role.
+
+    A canary found live (seeded so) is put back to shadow, as a recorded change.
+    """
+    value = command.value if isinstance(command.value, dict) else {}
+    version = value.get("model_version") if isinstance(value.get("model_version"), str) else None
+    labels = {"role": "canary"} if value.get("role") == "canary" else {}
     if current is not None:
-        if current.model_version == version:
+        demote = bool(labels) and current.state == "live"
+        noted = current.derive(
+            model_version=version,
+            labels={**current.labels, **labels},
+            state="shadow" if demote else current.state,
+        )
+        if noted == current:
             return Applied(doc, None)
-        models = [
-            m.derive(model_version=version) if m.name == current.name else m for m in doc.models
-        ]
-        return Applied(doc.derive(models=models), None)
+        models = [noted if m.name == current.name else m for m in doc.models]
+        if not demote:
+            return Applied(doc.derive(models=models), None)
+        new = _bump(doc, command, now, models=models)
+        return Applied(new, _change(new, command, now, _entry_dict(current), _entry_dict(noted)))
     assert command.model is not None
-    entry = ModelEntry(name=command.model, state="shadow", model_version=version)
+    entry = ModelEntry(name=command.model, state="shadow", model_version=version, labels=labels)
     new = _bump(doc, command, now, models=[*doc.models, entry])
     return Applied(new, _change(new, command, now, None, _entry_dict(entry)))
 

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -49,20 +48,6 @@ def load_model(name: str) -> Model:
     if not isinstance(model, Model):
         raise TypeError(f"{found[0].value} does not have a version and a predict(payload) method")
     return model
-
-
-class DelayedModel:
-    """Wraps a model and sleeps before each prediction (runs in a worker thread)."""
-
-    def __init__(self, model: Model, delay_s: float) -> None:
-        self.model = model
-        self.delay_s = delay_s
-        self.version = model.version
-
-    def predict(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """The wrapped prediction, after the delay."""
-        time.sleep(self.delay_s)
-        return self.model.predict(payload)
 
 
 def score_request(model: Model, name: str, request: Request, read_at: float) -> Score:
@@ -136,7 +121,10 @@ class ModelProcess:
         announce = Control(
             command="announce",
             model=self.name,
-            value={"model_version": str(getattr(self.model, "version", "unknown"))},
+            value={
+                "model_version": str(getattr(self.model, "version", "unknown")),
+                "role": str(getattr(self.model, "role", "model")),
+            },
             actor=f"model-process@{socket.gethostname()}",
             issued_at=time.time(),
         )

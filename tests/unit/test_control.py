@@ -106,3 +106,29 @@ def test_announcing_a_known_model_changes_no_version(seed) -> None:
     )
     assert applied.change is None and applied.doc.version == seed.version
     assert applied.doc.model("fast").model_version == "fast-2"
+
+
+def test_the_canary_announces_itself_and_can_never_go_live(seed) -> None:
+    announce = Control(
+        command="announce", model="canary", value={"model_version": "canary-1", "role": "canary"}
+    )
+    doc = apply_command(seed, announce, now=NOW).doc
+    assert doc.model("canary").state == "shadow"
+    assert doc.model("canary").labels == {"role": "canary"}
+    with pytest.raises(ControlError, match="only be shadow or off"):
+        apply_command(doc, Control(command="deploy", model="canary"), now=NOW)
+    assert (
+        apply_command(doc, Control(command="undeploy", model="canary"), now=NOW)
+        .doc.model("canary")
+        .state
+        == "off"
+    )
+
+
+def test_a_canary_seeded_live_is_put_back_to_shadow_as_a_recorded_change() -> None:
+    doc = seed_doc(Settings(models={"canary": {"state": "live", "priority": 5}}))
+    applied = apply_command(
+        doc, Control(command="announce", model="canary", value={"role": "canary"}), now=NOW
+    )
+    assert applied.doc.model("canary").state == "shadow"
+    assert applied.change is not None and applied.change.before["state"] == "live"

@@ -71,5 +71,7 @@ def test_load_model_instantiates_the_registered_class() -> None:
 
 
 def test_load_model_with_an_unknown_name_lists_the_known_ones() -> None:
-    with pytest.raises(UnknownModelError, match=r"no model 'nope'.*known: rules, scorecard\)"):
+    known = ", ".join(sorted(available_models()))
+    assert {"canary", "forest", "linear", "mlp", "rules", "scorecard"} <= set(available_models())
+    with pytest.raises(UnknownModelError, match=rf"no model 'nope'.*known: {known}\)"):
         load_model("nope")
