@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import time
 from typing import Any
 
@@ -22,7 +21,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from benchmarks.system import bench_system, percentiles
-from streamapp.demo import demo_payload
+from streamapp.demo import DemoTraffic
 from streamapp.settings import Settings
 
 TOKEN = "bench-admin-token"
@@ -42,7 +41,7 @@ async def stream(
     consumer.assign([TopicPartition(answers_topic, p) for p in range(settings.partitions)])
     await consumer.seek_to_end()
     received: dict[str, tuple[dict[str, Any], float]] = {}
-    rng = random.Random(5)
+    traffic = DemoTraffic()
 
     async def reader() -> None:
         while len(received) < count:
@@ -62,7 +61,7 @@ async def stream(
             side = asyncio.create_task(during())
         body = {
             "request_id": f"{tag}-{n}",
-            "payload": demo_payload(rng),
+            "payload": traffic.payload(),
             "deadline_ms": deadline_ms,
         }
         await producer.send(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import time
 from typing import Any
 
@@ -20,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from benchmarks.system import bench_system, percentiles
 from streamapp import devkafka
-from streamapp.demo import DEMO_MODELS, demo_payload
+from streamapp.demo import DemoTraffic
 from streamapp.settings import Settings
 
 
@@ -40,7 +39,7 @@ async def measure(
     sent: dict[str, float] = {}
     latencies: list[float] = []
     by_model: dict[str, int] = {}
-    rng = random.Random(11)
+    traffic = DemoTraffic()
 
     async def reader() -> None:
         while len(latencies) < count:
@@ -59,7 +58,7 @@ async def measure(
     start = time.perf_counter()
     for n in range(count):
         request_id = f"{tag}-{n}"
-        body = {"request_id": request_id, "payload": demo_payload(rng), "deadline_ms": deadline_ms}
+        body = {"request_id": request_id, "payload": traffic.payload(), "deadline_ms": deadline_ms}
         sent[request_id] = time.perf_counter()
         await producer.send(
             settings.topic("requests"), json.dumps(body).encode(), key=request_id.encode()
@@ -79,7 +78,7 @@ def main() -> None:
     parser.add_argument("--deadline-ms", type=int, default=200)
     args = parser.parse_args()
 
-    with bench_system([(name,) for name in DEMO_MODELS]) as system:
+    with bench_system([("scorecard",), ("rules",)]) as system:
         settings = system.settings
         asyncio.run(
             measure(

@@ -151,6 +151,13 @@ def worker(web_port: int | None, loglevel: str) -> None:
 @click.option("--hang-rate", type=click.FloatRange(0, 1), help="Share of requests that hang.")
 @click.option("--crash-after", type=click.IntRange(min=1), help="Exit (code 70) after N requests.")
 @click.option("--fault-seed", type=int, help="Seed of the fault plan (env RENDEZVOUS_FAULT_SEED).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Requests scored at once.",
+)
 def model(
     name: str | None,
     list_models: bool,
@@ -161,6 +168,7 @@ def model(
     hang_rate: float | None,
     crash_after: int | None,
     fault_seed: int | None,
+    concurrency: int,
 ) -> None:
     """Run model NAME (from the ``rendezvous.models`` entry points) against the requests topic.
 
@@ -197,7 +205,7 @@ def model(
     if plan.active:
         instance = FaultyModel(instance, plan)
         logging.getLogger(__name__).info("fault plan for %s: %s", alias or name, plan)
-    process = ModelProcess(alias or name, instance, get_settings())
+    process = ModelProcess(alias or name, instance, get_settings(), concurrency=concurrency)
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
+import secrets
 import signal
 import statistics
 import subprocess
@@ -23,22 +25,56 @@ from streamapp import devkafka
 from streamapp.settings import Settings
 from streamapp.topics import ensure_topics
 
-DEMO_MODELS = ("scorecard", "rules")
+#: The demo's model processes (``rendezvous model ...`` arguments): they race on purpose.
+DEMO_MODELS: tuple[tuple[str, ...], ...] = (
+    ("forest", "--latency", "lognormal:40:0.7", "--error-rate", "0.05", "--fault-seed", "1"),
+    ("linear", "--latency", "normal:8:3", "--error-rate", "0.1", "--fault-seed", "2"),
+    ("mlp", "--latency", "lognormal:15:0.5", "--fault-seed", "3"),
+    ("rules",),
+    ("canary",),
+)
+#: The registry the demo starts from (only on a fresh broker; later changes persist).
+DEMO_REGISTRY = {
+    "forest": {"state": "live", "priority": 30},
+    "linear": {"state": "live", "priority": 20},
+    "mlp": {"state": "shadow", "priority": 25},
+    "rules": {"state": "live", "priority": 0, "backstop": True},
+}
+#: After 80 ms, accept a live model of priority >= 20 (linear) if forest is still thinking.
+DEMO_POLICY = {"steps": [{"after_ms": 80, "min_priority": 20}]}
 
 
-def demo_payload(rng: random.Random) -> dict[str, Any]:
-    """Features of a plausible tumour, benign or malignant about half the time."""
-    malignant = rng.random() < 0.4
-    radius = rng.gauss(21.0 if malignant else 13.4, 3.0)
-    texture = rng.gauss(29.3 if malignant else 23.5, 5.0)
-    concave = max(0.0, rng.gauss(0.18 if malignant else 0.075, 0.04))
-    return {
-        "features": {
-            "worst radius": round(radius, 2),
-            "worst texture": round(texture, 2),
-            "worst concave points": round(concave, 4),
-        }
-    }
+def model_name(argv: tuple[str, ...]) -> str:
+    """The name a model process reports under (its ``--as`` alias, else the model)."""
+    return argv[argv.index("--as") + 1] if "--as" in argv else argv[0]
+
+
+class DemoTraffic:
+    """Held-out rows of the example data, as request payloads."""
+
+    def __init__(self, seed: int = 42) -> None:
+        from models.dataset import payload_from_row, split
+
+        self._payloads = [payload_from_row(row) for row in split(seed).x_test]
+        self._rng = random.Random(seed)
+
+    def payload(self) -> dict[str, Any]:
+        """A random held-out row."""
+        return self._rng.choice(self._payloads)
+
+
+def ensure_trained() -> None:
+    """Train the example models once (seconds), saying so."""
+    from models import artifacts
+    from models.training import BUILDERS, train
+
+    missing = [name for name in BUILDERS if artifacts.latest_version(name) is None]
+    if not missing:
+        return
+    print(f"[demo] training {', '.join(missing)} (seed 42) ...", flush=True)
+    for name in missing:
+        result = train(name, 42)
+        print(f"  {name}: {result.version}, held-out accuracy {result.accuracy:.3f}", flush=True)
 
 
 class Children:
@@ -112,7 +148,7 @@ async def traffic(
     sent: dict[str, float] = {}
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
-    rng = random.Random(7)
+    demo_traffic = DemoTraffic()
 
     async def send_loop() -> None:
         started = time.monotonic()
@@ -122,7 +158,11 @@ async def traffic(
                 stop.set()
                 break
             request_id = f"demo-{uuid.uuid4().hex[:12]}"
-            body = {"request_id": request_id, "payload": demo_payload(rng), "sent_at": time.time()}
+            body = {
+                "request_id": request_id,
+                "payload": demo_traffic.payload(),
+                "sent_at": time.time(),
+            }
             sent[request_id] = time.monotonic()
             await producer.send(
                 settings.topic("requests"), json.dumps(body).encode(), key=request_id.encode()
@@ -167,6 +207,28 @@ async def traffic(
         await consumer.stop()
 
 
+def last_errors(log: Path, count: int = 3) -> list[str]:
+    """The last ERROR lines of a log (what went wrong, without the traceback)."""
+    if not log.exists():
+        return []
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+    return [line for line in lines if "[ERROR]" in line or "Error:" in line][-count:]
+
+
+def apply_demo_policy(base_url: str, token: str) -> None:
+    """Set the demo's schedule step through the REST API, like an operator would."""
+    response = httpx.put(
+        f"{base_url}/v1/policy",
+        json=DEMO_POLICY,
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}", "X-Actor": "demo"},
+    )
+    if response.status_code != 200:
+        raise RuntimeError(
+            f"setting the demo policy failed: {response.status_code} {response.text}"
+        )
+
+
 def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> int:
     """Start everything, run traffic until Ctrl-C (or ``duration_s``), stop everything."""
     log_dir = (settings.data_dir / "demo-logs").resolve()
@@ -181,21 +243,29 @@ def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> in
         return 1
     print(f"[demo] kafka ready in {seconds:.1f}s", flush=True)
     asyncio.run(ensure_topics(settings))
+    ensure_trained()
+    token = os.environ.get("RENDEZVOUS_ADMIN_TOKEN") or secrets.token_urlsafe(16)
+    os.environ["RENDEZVOUS_ADMIN_TOKEN"] = token  # the children inherit it
+    os.environ.setdefault("RENDEZVOUS_MODELS", json.dumps(DEMO_REGISTRY))
     children = Children(log_dir)
     stop = asyncio.Event()
     try:
         worker = children.spawn("worker", "worker")
-        health = f"http://{settings.web_host}:{settings.web_port}/health"
-        wait_for_worker(health, worker)
-        for name in DEMO_MODELS:
-            children.spawn(f"model-{name}", "model", name)
-        for name in DEMO_MODELS:
-            wait_for_model(log_dir / f"model-{name}.log", name)
+        base = f"http://{settings.web_host}:{settings.web_port}"
+        wait_for_worker(f"{base}/health", worker)
+        for argv in DEMO_MODELS:
+            children.spawn(f"model-{model_name(argv)}", "model", *argv)
+        for argv in DEMO_MODELS:
+            wait_for_model(log_dir / f"model-{model_name(argv)}.log", model_name(argv))
+        apply_demo_policy(base, token)
         print(
             "\n".join(
                 [
                     "[demo] running. Where to look:",
-                    f"  worker health     {health}",
+                    f"  worker REST API   {base}/health, {base}/v1/models, {base}/openapi.json",
+                    f"  admin token       {token}  (for PUT requests and the console)",
+                    "  models            forest (live, slow), linear (live, after 80 ms), "
+                    "mlp (shadow), canary (shadow), rules (backstop)",
                     f"  logs              {log_dir}/",
                     f"  requests topic    {settings.topic('requests')}  (README: send your own)",
                     f"  answers topic     {settings.topic('answers')}",
@@ -212,6 +282,8 @@ def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> in
         loop.close()
     except RuntimeError as error:
         print(f"error: {error} (logs in {log_dir})", file=sys.stderr)
+        for line in last_errors(log_dir / "worker.log"):
+            print(f"  worker: {line}", file=sys.stderr)
         return 1
     finally:
         print("[demo] stopping ...", flush=True)

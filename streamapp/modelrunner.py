@@ -72,12 +72,19 @@ def score_request(model: Model, name: str, request: Request, read_at: float) -> 
 
 
 class ModelProcess:
-    """Consumes the requests topic in the group ``<app_id>-model-<name>`` and writes Scores."""
+    """Consumes the requests topic in the group ``<app_id>-model-<name>`` and writes Scores.
 
-    def __init__(self, name: str, model: Model, settings: Settings) -> None:
+    Up to ``concurrency`` requests are scored at once (in worker threads), as a model server
+    would; a slow model then lags only when its throughput, not its latency, falls short.
+    """
+
+    def __init__(
+        self, name: str, model: Model, settings: Settings, *, concurrency: int = 4
+    ) -> None:
         self.name = name
         self.model = model
         self.settings = settings
+        self.concurrency = concurrency
         self.scored = 0
         self.ready = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -106,13 +113,25 @@ class ModelProcess:
         consumer.subscribe(
             [settings.topic("requests")], listener=_ReadyWhenAssigned(self, consumer)
         )
+        slots = asyncio.Semaphore(self.concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            slots.release()
+
         try:
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=200)
                 for records in batches.values():
                     for record in records:
-                        await self._score(record, producer)
+                        await slots.acquire()
+                        task = asyncio.create_task(self._score(record, producer))
+                        in_flight.add(task)
+                        task.add_done_callback(finished)
         finally:
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=10)
             await consumer.stop()
             await producer.stop()
 
