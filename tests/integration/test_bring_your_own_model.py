@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,9 +27,14 @@ def pip(*args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def installed_byo_package() -> Iterator[None]:
-    """Install the user's package into this environment, as a user would; remove it after."""
-    pip("install", "--no-deps", str(FIXTURE))
+def installed_byo_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Install the user's package into this environment, as a user would; remove it after.
+
+    It is built from a copy, so the build leaves nothing in the checkout.
+    """
+    source = tmp_path_factory.mktemp("byo") / "acme-triage"
+    shutil.copytree(FIXTURE, source)
+    pip("install", "--no-deps", str(source))
     try:
         yield
     finally:
