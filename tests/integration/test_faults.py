@@ -1,0 +1,84 @@
+"""Fault injection on a real system: errors, latency and crashes do what the flags say."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from streamapp.faults import CRASH_EXIT_CODE
+from tests.integration.harness import Client, System, request_body
+from tests.integration.test_data_path import answered, first_answers
+
+pytestmark = pytest.mark.integration
+
+
+async def ask(system: System, ids: list[str], deadline_ms: int) -> dict[str, dict]:
+    answers_topic = system.topic("answers")
+    async with Client(system.bootstrap) as client:
+        for request_id in ids:
+            await client.send(
+                system.topic("requests"),
+                request_body(request_id, return_topic=answers_topic, deadline_ms=deadline_ms),
+            )
+        records = await client.read([answers_topic], until=answered(set(ids)))
+    kept = first_answers(records)
+    return {request_id: kept[request_id] for request_id in ids}
+
+
+async def scores_of(system: System, model: str, count: int) -> list[dict]:
+    async with Client(system.bootstrap) as client:
+        records = await client.read(
+            [system.topic("scores")],
+            until=lambda r: sum(1 for _, v, _ in r if v["model"] == model) >= count,
+        )
+    return [value for _, value, _ in records if value["model"] == model]
+
+
+async def test_error_rate_one_makes_every_score_an_error_and_the_backstop_answers(
+    system: System,
+) -> None:
+    system.start_worker()
+    system.start_model("rules")
+    system.start_model("scorecard", "--error-rate", "1")
+    answers = await ask(system, [f"err-{n}" for n in range(10)], deadline_ms=2000)
+    for answer in answers.values():
+        assert (answer["model"], answer["rule"]) == ("rules", "backstop")
+        scorecard = next(c for c in answer["candidates"] if c["model"] == "scorecard")
+        assert scorecard["ok"] is False
+    scores = await scores_of(system, "scorecard", 10)
+    assert all(
+        s["error"] == "InjectedError: injected fault" and s["result"] is None for s in scores
+    )
+
+
+async def test_added_latency_shows_in_the_scores_and_misses_the_deadline(system: System) -> None:
+    system.start_worker()
+    system.start_model("rules")
+    system.start_model("scorecard", "--latency", "uniform:250:300")
+    ids = [f"slow-{n}" for n in range(8)]
+    answers = await ask(system, ids, deadline_ms=100)
+    assert {(a["model"], a["rule"]) for a in answers.values()} == {("rules", "backstop")}
+    scores = await scores_of(system, "scorecard", len(ids))
+    took = [s["finished_at"] - s["read_at"] for s in scores]
+    assert all(0.25 <= t < 1.0 for t in took), took
+    timeline = httpx.get(system.url(f"/v1/requests/{ids[0]}")).json()
+    assert timeline["late_scores"] == 1 and timeline["answer"]["model"] == "rules"
+
+
+async def test_crash_after_n_requests_ends_the_process_and_requests_are_still_answered(
+    system: System,
+) -> None:
+    system.start_worker()
+    system.start_model("rules")
+    crashing = system.start_model("scorecard", "--crash-after", "5", "--concurrency", "1")
+    first = await ask(system, [f"pre-{n}" for n in range(5)], deadline_ms=2000)
+    assert {a["model"] for a in first.values()} == {"scorecard"}
+    later = await ask(system, [f"post-{n}" for n in range(5)], deadline_ms=300)
+    deadline = time.monotonic() + 30
+    while crashing.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)  # bounded wait for the process to end
+    assert crashing.returncode == CRASH_EXIT_CODE
+    assert {a["model"] for a in later.values()} == {"rules"}
