@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     max_deadline_ms: int = Field(default=60_000, ge=1)
     max_payload_bytes: int = Field(default=256 * 1024, ge=1)
     mailbox_retention_s: float = Field(default=600.0, gt=0)
+    stats_retention_s: float = Field(default=24 * 3600.0, gt=0)
 
     models: dict[str, ModelSeed] = Field(
         default_factory=lambda: {name: ModelSeed(**seed) for name, seed in DEFAULT_MODELS.items()}
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=9092, ge=1, le=65535)
     kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
     kafka_heap: str = "512m"
+
+    archive_dir: Path | None = None
+    archive_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    archive_segment_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
 
     @field_validator("models", mode="before")
     @classmethod

@@ -110,6 +110,18 @@ class System:
             time.sleep(0.1)
         raise AssertionError(f"model {name} not ready:\n{self._log_tail(name)}")
 
+    def start_decoy(self, *args: str, name: str = "decoy") -> subprocess.Popen[bytes]:
+        """Start ``rendezvous decoy [args]`` and wait until its positions are fixed."""
+        process = self._spawn(name, ["decoy", *args], self.env)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited:\n{self._log_tail(name)}")
+            if " ready: " in self._log_tail(name):
+                return process
+            time.sleep(0.1)
+        raise AssertionError(f"decoy {name} not ready:\n{self._log_tail(name)}")
+
     def url(self, path: str, worker_port: int | None = None) -> str:
         """The REST URL of a worker of this deployment (the first one by default)."""
         return f"http://127.0.0.1:{worker_port or self.web_port}{path}"
