@@ -13,12 +13,21 @@ from collections.abc import Awaitable, Callable
 import faust
 from faust.types import EventT
 
-from streamapp import runtime
+from streamapp import runtime, stats
 from streamapp.admission import deadline_at, refusal, return_address
 from streamapp.app import app, mailboxes, requests, scores, settings, ticks
 from streamapp.clock import now_ms
 from streamapp.codec import DecodeError, decode, encode
-from streamapp.mailbox import Mailbox, Step, on_request, on_score, on_tick, record_decision, reject
+from streamapp.mailbox import (
+    Mailbox,
+    Step,
+    is_open,
+    on_request,
+    on_score,
+    on_tick,
+    record_decision,
+    reject,
+)
 from streamapp.records import DeadLetter, Request, Score, Tick
 from streamapp.runtime import clock, current_registry, limits, timing, topic_directory
 
@@ -71,14 +80,21 @@ async def apply(key: str, before: object, step: Step) -> None:
         if before is not None:
             del mailboxes[key]
         clock.cancel(key)
+        runtime.open_requests.discard(key)
         return
     if step.mailbox is not before:
         mailboxes[key] = step.mailbox
+    if is_open(step.mailbox):
+        runtime.open_requests.add(key)
+    else:
+        runtime.open_requests.discard(key)
+    if step.wake_at is not None:
+        clock.schedule(key, step.mailbox.partition, step.wake_at)
     if step.answer is not None:
         topic = step.mailbox.return_topic or limits.default_return_topic
         await runtime.emit(topic, key, encode(step.answer))
-    if step.wake_at is not None:
-        clock.schedule(key, step.mailbox.partition, step.wake_at)
+        if step.outcome in ("answered", "rejected"):
+            await runtime.observe(stats.decision(step.mailbox, current_registry()))
 
 
 async def handle_request(event: EventT, origin: str, now: int) -> None:
@@ -152,8 +168,18 @@ async def handle_score(event: EventT, origin: str, now: int) -> None:
         timing=timing(now),
         origin=origin,
     )
-    if step.outcome != "ignored_replay":
-        await apply(score.request_id, stored, step)
+    if step.outcome == "ignored_replay":
+        return
+    await apply(score.request_id, stored, step)
+    if step.outcome == "late" and current is not None and current.opened_ms is not None:
+        await runtime.observe(
+            stats.late_score(
+                score.model,
+                at_ms=now,
+                eval_ms=max(0.0, (score.finished_at - score.read_at) * 1000),
+                rtt_ms=max(0, now - current.opened_ms),
+            )
+        )
 
 
 async def handle_tick(event: EventT, origin: str, now: int) -> None:

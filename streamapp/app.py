@@ -22,6 +22,8 @@ WORKER_MODULES = [
     "streamapp.views",
     "streamapp.mailbox_view",
     "streamapp.scoreproxy",
+    "streamapp.stats_agent",
+    "streamapp.stats_views",
 ]
 
 
@@ -101,6 +103,7 @@ requests = raw_topic(settings.topic("requests"))
 scores = raw_topic(settings.topic("scores"))
 ticks = raw_topic(settings.topic("ticks"))
 control = raw_topic(settings.topic("control"))
+observations = raw_topic(settings.topic("observations"))
 
 mailboxes = app.Table(
     "mailboxes",
@@ -131,4 +134,12 @@ control_history = app.GlobalTable(
     recovery_buffer_size=1,
     store="memory://",
     help="Applied control commands by zero-padded version.",
+)
+
+#: Per-minute statistics (plain JSON buckets with DDSketch sketches), one partition.
+stats_table = app.Table(
+    "stats",
+    key_type=str,
+    partitions=1,
+    help="Statistics per minute: counters and quantile sketches per model.",
 )

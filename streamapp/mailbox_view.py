@@ -60,31 +60,32 @@ def timeline(mailbox: Mailbox) -> dict[str, Any]:
     }
 
 
-async def ask_peers(request_id: str) -> dict[str, Any] | None:
-    """Ask every other worker holding mailbox partitions for this request's timeline.
-
-    The mailbox lives on the partition its request was produced to, and the client's
-    partitioner is not known here (kcat's differs from Java's), so the owner cannot be
-    computed from the key; asking the few peers is exact.
-    """
+async def ask_peers_for(path: str) -> dict[str, Any] | None:
+    """GET ``path`` from every other worker; the first 200 answer wins (None if none)."""
     own = str(app.conf.canonical_url).rstrip("/")
-    peers = [str(url).rstrip("/") for url in app.router.table_metadata(mailboxes.name)]
-    peers = [url for url in peers if url != own]
+    peers = {str(url).rstrip("/") for url in app.router.tables_metadata()}
+    peers.discard(own)
     if not peers:
         return None
     async with httpx.AsyncClient(timeout=PEER_TIMEOUT_S) as client:
         replies = await asyncio.gather(
-            *(
-                client.get(f"{url}/v1/requests/{quote(request_id, safe='')}", params={"local": "1"})
-                for url in peers
-            ),
-            return_exceptions=True,
+            *(client.get(f"{url}{path}") for url in sorted(peers)), return_exceptions=True
         )
     for reply in replies:
         if isinstance(reply, httpx.Response) and reply.status_code == 200:
             found: dict[str, Any] = reply.json()
             return found
     return None
+
+
+async def ask_peers(request_id: str) -> dict[str, Any] | None:
+    """Ask the other workers for this request's timeline.
+
+    The mailbox lives on the partition its request was produced to, and the client's
+    partitioner is not known here (kcat's differs from Java's), so the owner cannot be
+    computed from the key; asking the few peers is exact.
+    """
+    return await ask_peers_for(f"/v1/requests/{quote(request_id, safe='')}?local=1")
 
 
 @app.page("/v1/requests/{request_id}")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import faust
 
+from streamapp import stats
 from streamapp.admission import Limits
 from streamapp.app import REGISTRY_KEY, mailboxes, raw_topic, registry_table, settings
 from streamapp.clock import DeadlineClock, now_ms
@@ -26,6 +30,19 @@ async def emit(topic: str, key: str, value: bytes, *, partition: int | None = No
     if topic not in _outgoing:
         _outgoing[topic] = raw_topic(topic)
     await _outgoing[topic].send(key=key.encode(), value=value, partition=partition)
+
+
+#: Request ids of the open mailboxes on this worker (for "pending mailboxes").
+open_requests: set[str] = set()
+
+
+async def observe(observation: dict[str, Any]) -> None:
+    """Hand an observation to the statistics agent."""
+    await emit(
+        settings.topic("observations"),
+        str(observation["at"]),
+        json.dumps(observation, separators=(",", ":")).encode(),
+    )
 
 
 #: Answers the clock has sent whose Tick the owning agent has not recorded yet.
@@ -74,7 +91,10 @@ async def fire(request_id: str, partition: int, due_ms: int) -> None:
             clock.schedule(request_id, partition, step.wake_at)
         return
     _decided[request_id] = (partition, step.answer)
+    open_requests.discard(request_id)
     await emit(mailbox.return_topic or limits.default_return_topic, request_id, encode(step.answer))
+    assert step.mailbox is not None
+    await observe(stats.decision(step.mailbox, current_registry()))
     tick = Tick(request_id=request_id, due_ms=due_ms, answer=step.answer)
     await emit(ticks_topic, request_id, encode(tick), partition=partition)
 
@@ -100,3 +120,8 @@ def current_registry() -> Registry:
     if doc.version != _cached[0]:
         _cached = (doc.version, registry_from_doc(doc))
     return _cached[1]
+
+
+def canary_name() -> str | None:
+    """The registered canary (the model labelled ``role: canary``), if any."""
+    return next((m.name for m in current_doc().models if m.labels.get("role") == "canary"), None)

@@ -7,8 +7,8 @@ import logging
 
 from streamapp.app import app, mailboxes
 from streamapp.clock import now_ms
-from streamapp.mailbox import wake_time
-from streamapp.runtime import clock, current_registry, keep_partitions, timing
+from streamapp.mailbox import is_open, wake_time
+from streamapp.runtime import clock, current_registry, keep_partitions, open_requests, timing
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,11 @@ async def refill_deadline_clock() -> None:
     now = now_ms()
     registry = current_registry()
     scheduled = 0
+    open_requests.clear()
     for request_id, mailbox in mailboxes.items():
         clock.schedule(request_id, mailbox.partition, wake_time(mailbox, registry, timing(now)))
+        if is_open(mailbox):
+            open_requests.add(request_id)
         scheduled += 1
         if scheduled % 500 == 0:
             await asyncio.sleep(0)

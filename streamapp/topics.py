@@ -16,7 +16,7 @@ from streamapp.settings import Settings
 #: Roles whose topics are keyed by request id and must share one partition count.
 MAILBOX_ROLES = ("requests", "scores", "ticks")
 #: Every role the rendezvous uses.
-ALL_ROLES = (*MAILBOX_ROLES, "answers", "control", "deadletter", "replays")
+ALL_ROLES = (*MAILBOX_ROLES, "answers", "control", "deadletter", "replays", "observations")
 
 _LEGAL_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
@@ -40,6 +40,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     specs.append(TopicSpec(settings.topic("control"), 1))
     specs.append(TopicSpec(settings.topic("deadletter"), 1))
     specs.append(TopicSpec(settings.topic("replays"), settings.partitions))
+    specs.append(TopicSpec(settings.topic("observations"), 1))
     return specs
 
 
