@@ -55,6 +55,8 @@ integration: install jars
 bench: install jars
 	$(BIN)/python -m benchmarks.latency
 	$(BIN)/python -m benchmarks.deadline
+	$(BIN)/python -m benchmarks.models
+	$(BIN)/python -m benchmarks.decoy
 
 clean:
 	rm -rf $(VENV) .cache .data .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -65,7 +65,9 @@ def latest_version(name: str, root: Path | None = None) -> str | None:
     return pointer.read_text().strip() if pointer.exists() else None
 
 
-def load(name: str, version: str | None = None, root: Path | None = None) -> tuple[Any, dict]:
+def load(
+    name: str, version: str | None = None, root: Path | None = None
+) -> tuple[Any, dict[str, Any]]:
     """The estimator and metadata of a version (default: the latest)."""
     base = root or models_root()
     version = version or latest_version(name, base)

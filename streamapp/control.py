@@ -130,15 +130,15 @@ def _bump(doc: RegistryDoc, command: Control, now: float, **fields: Any) -> Regi
 def apply_command(doc: RegistryDoc, command: Control, *, now: float) -> Applied:
     """Fold one command into the registry, or raise ControlError."""
     if command.command == "policy":
-        update = policy_update(command.value)
+        policy = policy_update(command.value)
         fields: dict[str, Any] = {}
-        if update.steps is not None:
-            steps = sorted(update.steps, key=lambda s: s.after_ms)
+        if policy.steps is not None:
+            steps = sorted(policy.steps, key=lambda s: s.after_ms)
             fields["steps"] = [
                 StepEntry(after_ms=s.after_ms, min_priority=s.min_priority) for s in steps
             ]
-        if update.random_split is not None:
-            fields["random_split"] = update.random_split
+        if policy.random_split is not None:
+            fields["random_split"] = policy.random_split
         new = _bump(doc, command, now, **fields)
         return Applied(new, _change(new, command, now, _policy_dict(doc), _policy_dict(new)))
     if command.command not in MODEL_COMMANDS:
