@@ -7,13 +7,14 @@ from typing import Any
 
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 
 from streamapp import runtime
 from streamapp.app import app, stats_table
 from streamapp.clock import now_ms
 from streamapp.mailbox_view import ask_peers_for
 from streamapp.stats import QUANTILES, bucket_of
+from streamapp.stats_agent import unwritten_buckets
 from streamapp.stats_report import report
 from streamapp.webutil import HTTPProblem, problem_response
 
@@ -39,9 +40,14 @@ def window(request: Request, now: int) -> tuple[int, int]:
 
 
 def local_buckets(since: int, until: int) -> list[Mapping[str, Any]]:
-    """The buckets of this worker's stats partition that overlap the window."""
+    """The buckets of this worker's stats partition that overlap the window (with the minutes
+    folded in memory but not written back yet)."""
     first, last = bucket_of(since), bucket_of(until)
-    return [value for key, value in stats_table.items() if first <= int(key) <= last]
+    found: dict[int, Mapping[str, Any]] = {
+        int(key): value for key, value in stats_table.items() if first <= int(key) <= last
+    }
+    found.update({m: v for m, v in unwritten_buckets().items() if first <= m <= last})
+    return list(found.values())
 
 
 def owns_stats() -> bool:
@@ -95,7 +101,7 @@ class _Collector:
             canary=runtime.canary_name(),
         )
         totals = body["totals"]
-        answers = CounterMetricFamily(
+        answers = GaugeMetricFamily(
             "rendezvous_answers_last_hour", "Answers in the last hour", labels=["status", "rule"]
         )
         for rule, count in totals["by_rule"].items():
