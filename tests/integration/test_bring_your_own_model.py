@@ -60,7 +60,7 @@ def test_installed_package_is_listed_and_runs_as_a_model(
     async def ask(request_id: str) -> dict:
         async with Client(system.bootstrap) as client:
             request = {
-                **request_body(request_id, return_topic=answers_topic, deadline_ms=400),
+                **request_body(request_id, return_topic=answers_topic, deadline_ms=1500),
                 "payload": body["payload"],
             }
             await client.send(system.topic("requests"), request)

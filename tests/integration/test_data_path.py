@@ -69,7 +69,7 @@ async def test_backstop_answers_by_the_deadline_when_the_preferred_model_stops(
         for request_id in before:
             await client.send(
                 system.topic("requests"),
-                request_body(request_id, return_topic=answers_topic, deadline_ms=400),
+                request_body(request_id, return_topic=answers_topic, deadline_ms=3000),
             )
         await client.read([answers_topic], until=answered(set(before)))
         system.stop("scorecard")
