@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install jars demo test lint format unit functional integration bench clean
+.PHONY: help install jars browser demo test lint format unit functional integration browser-tests bench clean
 
 help:
 	@echo "make demo    start Kafka, a worker, models and demo traffic (Ctrl-C stops all)"
@@ -26,6 +26,9 @@ install: $(STAMP)
 jars: $(STAMP)
 	$(BIN)/rendezvous kafka fetch
 
+browser:
+	bash scripts/ensure-chromium.sh
+
 demo: install jars
 	$(BIN)/rendezvous demo
 
@@ -40,7 +43,7 @@ format: install
 
 # The integration tests start their own throwaway broker (tests/integration/conftest.py)
 # and stop it at the end; nothing is left running.
-test: install jars lint
+test: install jars browser lint
 	$(BIN)/pytest
 
 unit: install
@@ -51,6 +54,9 @@ functional: install
 
 integration: install jars
 	$(BIN)/pytest tests/integration
+
+browser-tests: install jars browser
+	$(BIN)/pytest tests/browser
 
 bench: install jars
 	$(BIN)/python -m benchmarks.latency

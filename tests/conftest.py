@@ -1,10 +1,53 @@
-"""Suite-wide rules: under CI, a skipped test is a failure (no broker or browser may be missing)."""
+"""Suite-wide fixtures and rules: one real broker per session; under CI, a skip is a failure."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap address of a throwaway Apache Kafka for this session, started by the project's
+    own dev-broker code (RENDEZVOUS_TEST_BOOTSTRAP: use a running one). Failing to start is a
+    failure, never a skip."""
+    given = os.environ.get("RENDEZVOUS_TEST_BOOTSTRAP")
+    if given:
+        yield given
+        return
+    from streamapp import devkafka
+    from streamapp.settings import Settings
+
+    root = Path(tempfile.mkdtemp(prefix="rendezvous-test-kafka-"))
+    settings = Settings(
+        kafka_dir=root,
+        kafka_libs_dir=REPO / ".cache" / "kafka" / "libs",
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+    )
+    try:
+        seconds = devkafka.start(settings, timeout_s=120)
+    except devkafka.BrokerError as error:
+        pytest.fail(f"the test broker did not start: {error}", pytrace=False)
+    print(f"\ntest broker on 127.0.0.1:{settings.kafka_port} ready in {seconds:.1f}s")
+    yield f"127.0.0.1:{settings.kafka_port}"
+    devkafka.stop(settings)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
