@@ -5,43 +5,24 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from console.api import WorkerAPI
+from console.header import header
 from console.settings import ConsoleSettings, get_console_settings
 
 
 def create_console(settings: ConsoleSettings) -> dash.Dash:
-    """Build the Dash app with one shared refresh interval for every page."""
+    """Build the Dash app: header, worker banner, token store, one shared refresh interval."""
     app = dash.Dash(__name__, use_pages=True, title="rendezvous console", pages_folder="pages")
     app.layout = html.Div(
         [
-            html.Header(
-                [
-                    html.H1("rendezvous", style={"margin": "0"}),
-                    html.Nav(
-                        [
-                            dcc.Link(
-                                page["name"],
-                                href=page["relative_path"],
-                                style={"marginRight": "1em"},
-                            )
-                            for page in dash.page_registry.values()
-                        ]
-                    ),
-                ],
-                style={"borderBottom": "1px solid #ddd", "paddingBottom": "0.5em"},
-            ),
+            header(dash.page_registry.values()),
+            dcc.Store(id="admin-token", storage_type="session"),
             dcc.Interval(id="refresh", interval=settings.refresh_ms),
+            html.Div(id="worker-banner"),
             dash.page_container,
         ],
         style={"fontFamily": "system-ui, sans-serif", "margin": "1em 2em"},
     )
     return app
-
-
-def worker_api() -> WorkerAPI:
-    """The worker client configured for this console."""
-    settings = get_console_settings()
-    return WorkerAPI(settings.worker_url, timeout_s=settings.timeout_s)
 
 
 def run() -> None:

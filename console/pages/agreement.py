@@ -1,0 +1,44 @@
+"""Agreement page: how often models give the same label, and their score Q-Q plot vs canary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, dcc, html, no_update
+
+from console.api import worker_api
+from console.components import page_problem, since_ms, window_picker
+from console.figures import agreement_heatmap, empty_figure, qq_plot
+
+dash.register_page(__name__, path="/agreement", name="Agreement", order=3)
+
+layout = html.Div(
+    [
+        html.H2("Agreement"),
+        window_picker("agreement-window"),
+        html.Div(id="agreement-message"),
+        html.Div(
+            [
+                dcc.Graph(id="agreement-heatmap", figure=empty_figure("Agreement (same label)")),
+                dcc.Graph(id="agreement-qq", figure=empty_figure("Score Q-Q")),
+            ],
+            style={"display": "grid", "gridTemplateColumns": "1fr 1fr", "gap": "1em"},
+        ),
+    ]
+)
+
+
+@callback(
+    Output("agreement-heatmap", "figure"),
+    Output("agreement-qq", "figure"),
+    Output("agreement-message", "children"),
+    Input("refresh", "n_intervals"),
+    Input("agreement-window", "value"),
+)
+def refresh_agreement(_: int | None, minutes: int | None) -> tuple[Any, ...]:
+    """Read the window's agreement matrix and Q-Q quantiles."""
+    stats = worker_api().stats(since=since_ms(minutes))
+    if not stats.ok:
+        return no_update, no_update, page_problem(stats, "stats")
+    return agreement_heatmap(stats.body), qq_plot(stats.body), None

@@ -1,0 +1,52 @@
+"""Latency page: per-model quantile curves over time and the evaluation-time distribution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, dcc, html, no_update
+
+from console.api import worker_api
+from console.components import page_problem, since_ms, window_picker
+from console.figures import empty_figure, latency_distribution, quantile_curves
+
+dash.register_page(__name__, path="/latency", name="Latency", order=2)
+
+METRICS = [
+    {"label": "evaluation time", "value": "eval_ms"},
+    {"label": "round trip (opened -> score arrived)", "value": "rtt_ms"},
+]
+
+layout = html.Div(
+    [
+        html.H2("Latency"),
+        html.Div(
+            [
+                window_picker("latency-window"),
+                dcc.RadioItems(id="latency-metric", options=METRICS, value="eval_ms", inline=True),
+            ],
+            style={"display": "flex", "gap": "2em", "alignItems": "center"},
+        ),
+        html.Div(id="latency-message"),
+        dcc.Graph(id="latency-quantiles", figure=empty_figure("Evaluation latency")),
+        dcc.Graph(id="latency-distribution", figure=empty_figure("Evaluation time distribution")),
+    ]
+)
+
+
+@callback(
+    Output("latency-quantiles", "figure"),
+    Output("latency-distribution", "figure"),
+    Output("latency-message", "children"),
+    Input("refresh", "n_intervals"),
+    Input("latency-window", "value"),
+    Input("latency-metric", "value"),
+)
+def refresh_latency(_: int | None, minutes: int | None, metric: str | None) -> tuple[Any, ...]:
+    """Read the window's per-minute buckets; keep the last figures while the worker is away."""
+    stats = worker_api().stats(since=since_ms(minutes), buckets=True)
+    if not stats.ok:
+        return no_update, no_update, page_problem(stats, "stats")
+    curves = quantile_curves(stats.body, metric or "eval_ms")
+    return curves, latency_distribution(stats.body), None
