@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import Any
 
 import plotly.graph_objects as go
@@ -155,27 +155,39 @@ def histogram_bins(entry: Mapping[str, Any]) -> tuple[list[float], list[float], 
 
 
 def latency_distribution(stats: Mapping[str, Any]) -> go.Figure:
-    """Overlaid histogram of each model's evaluation time from ``latency_histogram``."""
-    title = "Evaluation time distribution"
+    """Cumulative distribution of each model's evaluation time (share of scores <= x ms).
+
+    Drawn from ``latency_histogram``; a CDF keeps fast and slow models readable on one axis,
+    where overlaid histogram bars of very different widths would hide each other.
+    """
+    title = "Evaluation time distribution (cumulative)"
     fig = go.Figure()
+    positive = True
     for index, (model, entry) in enumerate(sorted(as_dict(stats.get("latency_histogram")).items())):
         lefts, widths, counts = histogram_bins(as_dict(entry))
         if not counts:
             continue
-        fig.add_bar(
-            x=lefts,
-            y=counts,
-            width=widths,
-            offset=0,
+        total = sum(counts)
+        xs = [lefts[0]] + [lo + w for lo, w in zip(lefts, widths, strict=True)]
+        ys = [0.0, *list(accumulate(c / total for c in counts))]
+        positive = positive and xs[0] > 0
+        fig.add_scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
             name=model,
-            opacity=0.6,
-            marker_color=color_for(index),
-            customdata=[[lo, lo + w] for lo, w in zip(lefts, widths, strict=True)],
-            hovertemplate=f"{model}: %{{customdata[0]:.3g}}-%{{customdata[1]:.3g}} ms: %{{y}}",
+            line_shape="linear",
+            line={"color": color_for(index)},
+            hovertemplate=f"{model}: %{{y:.0%}} within %{{x:.3g}} ms<extra></extra>",
         )
     if not fig.data:
         return empty_figure(title)
-    return styled(fig, title, barmode="overlay", xaxis_title="ms", yaxis_title="scores")
+    return styled(
+        fig,
+        title,
+        xaxis={"type": "log" if positive else "linear", "title": "ms"},
+        yaxis={"title": "share of scores", "tickformat": ".0%", "range": [0, 1.02]},
+    )
 
 
 def agreement_heatmap(stats: Mapping[str, Any]) -> go.Figure:

@@ -91,14 +91,13 @@ def test_quantile_curves_can_show_round_trip_times() -> None:
     assert fig.layout.title.text == "Round-trip latency"
 
 
-def test_latency_distribution_uses_bin_edges_as_bar_positions_and_widths() -> None:
+def test_latency_distribution_is_a_cumulative_share_per_model() -> None:
     fig = figures.latency_distribution(STATS)
 
-    (bar,) = fig.data  # rules has only empty bins
-    assert bar.name == "forest"
-    assert list(bar.x) == [0.0, 1.0, 2.0]
-    assert list(bar.width) == [1.0, 1.0, 2.0]
-    assert list(bar.y) == [3.0, 10.0, 2.0]
+    (line,) = fig.data  # rules has only empty bins
+    assert line.name == "forest"
+    assert list(line.x) == [0.0, 1.0, 2.0, 4.0]
+    assert list(line.y) == pytest.approx([0.0, 0.2, 0.8666667, 1.0])
 
 
 def test_agreement_heatmap_is_model_by_model_with_gaps_for_unknown_pairs() -> None:
