@@ -54,6 +54,11 @@ class System:
     def log_path(self, name: str) -> Path:
         return self.tmp_path / f"{name}.log"
 
+    def spawn(self, name: str, *args: str, **settings: str) -> subprocess.Popen[bytes]:
+        """Start ``rendezvous ARGS`` with this deployment's settings plus ``settings`` (env)."""
+        env = {**self.env, **settings}
+        return self._spawn(name, list(args), env)
+
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = self.log_path(name).open("ab")
         process = subprocess.Popen(

@@ -1,0 +1,125 @@
+"""The console in a real Chromium: live numbers, controls that change who wins, the inspector."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import screenshot
+from tests.integration.harness import ADMIN_TOKEN
+
+pytestmark = pytest.mark.browser
+WAIT_MS = 30_000
+
+
+def eventually(check: Callable[[], bool], *, timeout_s: float, what: str) -> None:
+    """Poll a condition (bounded)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_s:g}s: {what}")
+        time.sleep(0.1)
+
+
+def wins_from_now_on(stack: dict, model: str, *, after: float, count: int = 15) -> None:
+    """The next ``count`` answers to requests sent after ``after`` are all won by ``model``."""
+    traffic = stack["traffic"]
+    eventually(
+        lambda: len(traffic.winners_since(after)) >= count,
+        timeout_s=60,
+        what=f"{count} answers after the change",
+    )
+    winners = traffic.winners_since(after)[:count]
+    assert set(winners) == {model}, winners
+
+
+def save_token(page: Any, console: str) -> None:
+    page.goto(console + "/models")
+    page.fill("#token-input", ADMIN_TOKEN)
+    page.click("#token-save")
+    page.wait_for_selector("#token-status:has-text('token set')", timeout=WAIT_MS)
+    assert ADMIN_TOKEN not in page.content(), "the token must never be shown back"
+
+
+def feedback_says(page: Any, text: str) -> None:
+    page.wait_for_selector(f"#models-feedback:has-text('{text}')", timeout=WAIT_MS)
+
+
+def test_overview_shows_live_non_zero_numbers(stack: dict, page: Any) -> None:
+    page.goto(stack["console"] + "/")
+    page.wait_for_function(
+        "() => { const e = document.querySelector('#overview-requests');"
+        " return e && /[1-9]/.test(e.innerText); }",
+        timeout=60_000,
+    )
+    first = page.inner_text("#overview-requests")
+    page.wait_for_function(
+        f"() => document.querySelector('#overview-requests').innerText !== {json.dumps(first)}",
+        timeout=WAIT_MS,
+    )  # refreshes live, without reloading the page
+    assert "linear" in page.inner_text("#overview-live")
+    screenshot(page, "overview")
+
+
+def test_changing_a_priority_in_the_console_changes_the_winner(stack: dict, page: Any) -> None:
+    wins_from_now_on(stack, "linear", after=time.time())
+    save_token(page, stack["console"])
+    field = 'input[id=\'{"model":"scorecard","type":"model-priority"}\']'
+    page.fill(field, "50")
+    page.click('button[data-model="scorecard"][data-action="priority"]')
+    feedback_says(page, "scorecard")
+    changed_at = time.time()
+    wins_from_now_on(stack, "scorecard", after=changed_at)
+    screenshot(page, "models-after-priority")
+
+
+def test_undeploying_the_current_winner_makes_it_stop_winning(stack: dict, page: Any) -> None:
+    save_token(page, stack["console"])
+    winner = stack["traffic"].winners_since(time.time() - 5)[-1]
+    page.click(f'button[data-model="{winner}"][data-action="off"]')
+    feedback_says(page, winner)
+    undeployed_at = time.time()
+    traffic = stack["traffic"]
+    eventually(
+        lambda: len(traffic.winners_since(undeployed_at)) >= 15,
+        timeout_s=60,
+        what="answers after undeploy",
+    )
+    assert winner not in traffic.winners_since(undeployed_at)
+    page.wait_for_selector("#models-history-table:has-text('set_model')", timeout=WAIT_MS)
+    screenshot(page, "models-after-undeploy")
+
+
+def test_request_inspector_shows_a_real_requests_timeline(stack: dict, page: Any) -> None:
+    traffic = stack["traffic"]
+    eventually(lambda: len(traffic.answers) > 5, timeout_s=30, what="some answers")
+    request_id, answer = next(iter(traffic.answers.items()))
+    page.goto(stack["console"] + "/inspect")
+    page.fill("#inspect-request-id", request_id)
+    page.click("#inspect-submit")
+    page.wait_for_selector("#inspect-rule", timeout=WAIT_MS)
+    assert answer["rule"] in page.inner_text("#inspect-summary")
+    assert answer["model"] in page.inner_text("#inspect-summary")
+    scores = page.inner_text("#inspect-scores-table")
+    assert "scorecard" in scores and "rules" in scores
+    page.wait_for_selector("#inspect-timeline .main-svg", timeout=WAIT_MS)
+    screenshot(page, "inspect")
+    page.fill("#inspect-request-id", "no-such-request")
+    page.click("#inspect-submit")
+    page.wait_for_selector("#inspect-message:has-text('no-such-request')", timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("path", ["/latency", "/agreement"])
+def test_chart_pages_render_their_figures(stack: dict, page: Any, path: str) -> None:
+    page.goto(stack["console"] + path)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace,"
+        " .js-plotly-plot .heatmaplayer .hm').length > 0",
+        timeout=60_000,
+    )
+    screenshot(page, path.strip("/"))
