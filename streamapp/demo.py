@@ -84,10 +84,14 @@ class Children:
         self.log_dir = log_dir
         self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, name: str, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start ``rendezvous ARGS`` in its own session, logging to ``<name>.log``."""
         log = (self.log_dir / f"{name}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "streamapp", *args],
+            env={**os.environ, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -37,7 +37,9 @@ open_requests: set[str] = set()
 
 
 async def observe(observation: dict[str, Any]) -> None:
-    """Hand an observation to the statistics agent."""
+    """Hand an observation to the statistics agent (unless statistics are switched off)."""
+    if not settings.stats_enabled:
+        return
     await emit(
         settings.topic("observations"),
         str(observation["at"]),

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=256 * 1024, ge=1)
     mailbox_retention_s: float = Field(default=600.0, gt=0)
     stats_retention_s: float = Field(default=24 * 3600.0, gt=0)
+    stats_enabled: bool = True
 
     models: dict[str, ModelSeed] = Field(
         default_factory=lambda: {name: ModelSeed(**seed) for name, seed in DEFAULT_MODELS.items()}

@@ -1,0 +1,182 @@
+"""Console page load and callback latency with 8 models and an hour of per-minute buckets.
+
+    python -m benchmarks.console [--per-minute 60] [--repeat 5]
+
+A throwaway broker and worker; an hour of synthetic observations for 8 models goes through the
+real statistics agent (60 buckets); then ``rendezvous console``. Headless Chromium times each
+page until its figures are drawn, and every Dash callback the pages make is replayed to time it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from benchmarks.system import bench_system, free_port, percentiles
+
+MODELS = [f"model-{n}" for n in range(8)]
+PAGES = ["/", "/models", "/latency", "/agreement", "/inspect"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def observation(at: int, n: int) -> dict[str, Any]:
+    scores = []
+    for i, model in enumerate(MODELS):
+        score = ((n * 31 + i * 17) % 100) / 100
+        scores.append(
+            {
+                "model": model,
+                "state": "live" if i < 4 else "shadow",
+                "ok": i != 7 or n % 9,
+                "result": {"label": "malignant" if score > 0.5 else "benign", "score": score},
+                "eval_ms": 0.5 + (i + 1) * ((n * 7 + i) % 30),
+                "rtt_ms": 3 + (n + i) % 90,
+                "would_have_won": i >= 4 and n % 5 == 0,
+            }
+        )
+    return {
+        "kind": "decision",
+        "at": at,
+        "status": "ok",
+        "rule": "top_priority",
+        "winner": MODELS[n % 4],
+        "result": scores[n % 4]["result"],
+        "late": False,
+        "deadline_missed": n % 97 == 0,
+        "scores": scores,
+    }
+
+
+async def feed_hour(bootstrap: str, topic: str, per_minute: int) -> int:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    now = int(time.time() * 1000)
+    count = 0
+    for minute in range(60):
+        for n in range(per_minute):
+            at = now - (59 - minute) * 60_000 - 30_000 + n
+            await producer.send(topic, json.dumps(observation(at, count)).encode())
+            count += 1
+    await producer.stop()
+    return count
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-minute", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with bench_system([]) as system:
+        settings = system.settings
+        total = asyncio.run(
+            feed_hour(settings.bootstrap_servers, settings.topic("observations"), args.per_minute)
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            body = httpx.get(f"{system.base_url}/v1/stats", timeout=10).json()
+            if body["totals"]["answers"] >= total:
+                break
+            time.sleep(0.5)
+        stats_ms = []
+        for _ in range(30):
+            started = time.perf_counter()
+            httpx.get(f"{system.base_url}/v1/stats?buckets=1", timeout=10).raise_for_status()
+            stats_ms.append((time.perf_counter() - started) * 1000)
+        port = free_port()
+        system.children.spawn(
+            "console",
+            "console",
+            env={
+                "RENDEZVOUS_CONSOLE_PORT": str(port),
+                "RENDEZVOUS_CONSOLE_WORKER_URL": system.base_url,
+            },
+        )
+        console = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(console, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        loads: dict[str, list[float]] = {p: [] for p in PAGES}
+        calls: list[tuple[str, str]] = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            )
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on(
+                "request",
+                lambda r: (
+                    calls.append((r.url, r.post_data or ""))
+                    if "_dash-update-component" in r.url
+                    else None
+                ),
+            )
+            for _ in range(args.repeat):
+                for path in PAGES:
+                    started = time.perf_counter()
+                    page.goto(console + path)
+                    page.wait_for_load_state("networkidle")
+                    if path in ("/latency", "/agreement", "/"):
+                        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+                    loads[path].append((time.perf_counter() - started) * 1000)
+            browser.close()
+        callback_ms: dict[str, list[float]] = {}
+        seen: dict[str, str] = {}
+        for _url, body in calls:
+            output = json.loads(body).get("output", "?")
+            seen.setdefault(output, body)
+        with httpx.Client(timeout=30) as client:
+            for output, body in seen.items():
+                for _ in range(20):
+                    started = time.perf_counter()
+                    client.post(
+                        console + "/_dash-update-component",
+                        content=body,
+                        headers={"Content-Type": "application/json"},
+                    )
+                    callback_ms.setdefault(output, []).append(
+                        (time.perf_counter() - started) * 1000
+                    )
+    report = {
+        "models": len(MODELS),
+        "buckets": 60,
+        "observations": total,
+        "worker_stats_ms": percentiles(stats_ms),
+        "page_load_ms": {p: round(statistics.median(v), 1) for p, v in loads.items()},
+        "callback_ms": {
+            o[:60]: {"p50": round(statistics.median(v), 1), "p99": round(max(v), 1)}
+            for o, v in callback_ms.items()
+        },
+    }
+    print(
+        f"GET /v1/stats?buckets=1 (8 models x 60 minutes): p50 "
+        f"{report['worker_stats_ms']['p50']} ms, p99 {report['worker_stats_ms']['p99']} ms"
+    )
+    for path, value in report["page_load_ms"].items():
+        print(f"page {path:<11} median load {value} ms (until figures are drawn)")
+    slowest = sorted(report["callback_ms"].items(), key=lambda kv: -kv[1]["p50"])[:6]
+    for output, figures in slowest:
+        print(f"callback {output:<60} p50 {figures['p50']} ms, max {figures['p99']} ms")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
