@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
+from streamapp.processes import run_until_signalled
 from streamapp.settings import get_settings
 
 if TYPE_CHECKING:  # the commands import their modules lazily, to keep --help fast
@@ -52,21 +52,7 @@ def decoy(archive_dir: Path | None, max_bytes: int | None, segment_bytes: int | 
     writer = ArchiveWriter(directory, segment_bytes=segment_bytes, max_bytes=max_bytes)
     process = DecoyProcess(settings, writer)
 
-    async def serve() -> None:
-        loop = asyncio.get_running_loop()
-        running = asyncio.current_task()
-
-        def shut_down() -> None:
-            process.stop()  # archive the current batch, close the segment, commit, leave
-            if running is not None:
-                loop.call_later(10.0, running.cancel)  # a stuck fetch must not keep us alive
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, shut_down)
-        await process.run()
-
-    with contextlib.suppress(asyncio.CancelledError):
-        asyncio.run(serve())
+    run_until_signalled(process)
     click.echo(
         f"decoy stopped after archiving {writer.archived} requests into {directory} "
         f"({writer.total_bytes} bytes, {writer.deleted} old segments deleted)"

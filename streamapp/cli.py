@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import sys
 
 import click
 
+from streamapp.processes import run_until_signalled
 from streamapp.settings import get_settings
 
 
@@ -207,21 +206,7 @@ def model(
         logging.getLogger(__name__).info("fault plan for %s: %s", alias or name, plan)
     process = ModelProcess(alias or name, instance, get_settings(), concurrency=concurrency)
 
-    async def serve() -> None:
-        loop = asyncio.get_running_loop()
-        running = asyncio.current_task()
-
-        def shut_down() -> None:
-            process.stop()  # finish the current request, then leave the group cleanly
-            if running is not None:
-                loop.call_later(10.0, running.cancel)  # a stuck fetch must not keep us alive
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, shut_down)
-        await process.run()
-
-    with contextlib.suppress(asyncio.CancelledError):
-        asyncio.run(serve())
+    run_until_signalled(process)
     click.echo(f"model {alias or name} stopped after scoring {process.scored} requests")
 
 

@@ -31,7 +31,7 @@ from streamapp.archive import (
     to_line,
 )
 from streamapp.settings import Settings
-from streamapp.topics import ensure_topics
+from streamapp.topics import ensure_topics, requests_consumer
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 10.0
@@ -168,15 +168,7 @@ class DecoyProcess:
         """Archive requests until stopped; the open segment is closed on the way out."""
         settings = self.settings
         await ensure_topics(settings)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
-            group_id=f"{settings.app_id}-decoy",
-            auto_offset_reset="latest",
-            enable_auto_commit=False,
-            session_timeout_ms=int(settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
-            fetch_max_wait_ms=100,
-        )
+        consumer = requests_consumer(settings, f"{settings.app_id}-decoy", auto_commit=False)
         self.consumer = consumer
         await consumer.start()
         consumer.subscribe([settings.topic("requests")], listener=_ReadyWhenAssigned(self))

@@ -128,13 +128,14 @@ def wait_for_worker(url: str, process: subprocess.Popen[bytes], timeout_s: float
 
 
 def wait_for_model(log: Path, name: str, timeout_s: float = 60) -> None:
-    """Block until a model process reports that it has partitions to score (bounded)."""
+    """Block until a model (or the decoy) reports that it has partitions (bounded)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if log.exists() and f"model {name} " in log.read_text() and " ready: " in log.read_text():
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if any(f"{name} " in line and " ready: " in line for line in text.splitlines()):
             return
         time.sleep(0.2)
-    raise RuntimeError(f"model {name} was not ready within {timeout_s:.0f}s")
+    raise RuntimeError(f"{name} was not ready within {timeout_s:.0f}s")
 
 
 async def traffic(
@@ -259,8 +260,10 @@ def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> in
         wait_for_worker(f"{base}/health", worker)
         for argv in DEMO_MODELS:
             children.spawn(f"model-{model_name(argv)}", "model", *argv)
+        children.spawn("decoy", "decoy")
         for argv in DEMO_MODELS:
             wait_for_model(log_dir / f"model-{model_name(argv)}.log", model_name(argv))
+        wait_for_model(log_dir / "decoy.log", "decoy")
         apply_demo_policy(base, token)
         print(
             "\n".join(
@@ -271,6 +274,9 @@ def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> in
                     "  models            forest (live, slow), linear (live, after 80 ms), "
                     "mlp (shadow), canary (shadow), rules (backstop)",
                     f"  logs              {log_dir}/",
+                    f"  decoy archive     {settings.archive_dir or settings.data_dir / 'archive'}"
+                    "  (rendezvous replay --archive ... --model mlp --compare)",
+                    "  console           rendezvous console  (http://127.0.0.1:8050)",
                     f"  requests topic    {settings.topic('requests')}  (README: send your own)",
                     f"  answers topic     {settings.topic('answers')}",
                     f"  dead letters      {settings.topic('deadletter')}",

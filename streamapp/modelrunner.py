@@ -21,7 +21,7 @@ from models.base import Model
 from streamapp.codec import DecodeError, decode, encode
 from streamapp.records import Control, Request, Score
 from streamapp.settings import Settings
-from streamapp.topics import ensure_topics
+from streamapp.topics import ensure_topics, requests_consumer
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "rendezvous.models"
@@ -97,14 +97,8 @@ class ModelProcess:
         """Score requests until stopped."""
         settings = self.settings
         await ensure_topics(settings)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
-            group_id=f"{settings.app_id}-model-{self.name}",
-            auto_offset_reset="latest",
-            enable_auto_commit=True,
-            session_timeout_ms=int(settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
-            fetch_max_wait_ms=100,
+        consumer = requests_consumer(
+            settings, f"{settings.app_id}-model-{self.name}", auto_commit=True
         )
         producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
         await producer.start()
