@@ -226,9 +226,13 @@ def load_sketch(text: str | None) -> Any:
 
 def merged(buckets: Iterable[Mapping[str, Any]]) -> Accumulator:
     """Several buckets summed into one (sketches merged)."""
+    return combine(Accumulator(bucket, bucket.get("minute", 0)) for bucket in buckets)
+
+
+def combine(parts: Iterable[Accumulator]) -> Accumulator:
+    """Parsed buckets summed into a new one (the parts are left as they are)."""
     total = Accumulator(None, 0)
-    for bucket in buckets:
-        part = Accumulator(bucket, bucket.get("minute", 0))
+    for part in parts:
         for key in total.counts:
             total.counts[key] += part.counts[key]
         for name, count in part.by_status.items():

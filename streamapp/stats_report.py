@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ from streamapp.stats import (
     BUCKET_MS,
     QQ_POINTS,
     Accumulator,
-    merged,
+    combine,
     model_summary,
     quantiles,
     rate,
@@ -66,11 +67,33 @@ def histogram(total: Accumulator, names: Sequence[str]) -> dict[str, Any]:
     return shown
 
 
-def bucket_view(bucket: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+def fingerprint(bucket: Mapping[str, Any]) -> tuple[int, ...]:
+    """Changes whenever a bucket gains an observation (decisions and late scores)."""
+    late = sum(entry.get("late", 0) for entry in bucket.get("models", {}).values())
+    return (bucket.get("minute", 0), bucket.get("answers", 0), late)
+
+
+_parsed: OrderedDict[tuple[int, ...], Accumulator] = OrderedDict()
+PARSED_CACHE_SIZE = 4096
+
+
+def parsed(bucket: Mapping[str, Any]) -> Accumulator:
+    """The bucket with its sketches decoded, decoded once per version of the bucket."""
+    key = fingerprint(bucket)
+    if key in _parsed:
+        _parsed.move_to_end(key)
+        return _parsed[key]
+    accumulator = Accumulator(bucket, bucket.get("minute", 0))
+    _parsed[key] = accumulator
+    while len(_parsed) > PARSED_CACHE_SIZE:
+        _parsed.popitem(last=False)
+    return accumulator
+
+
+def bucket_view(one: Accumulator, names: Sequence[str]) -> dict[str, Any]:
     """One minute, as the time series of the API shows it."""
-    one = merged([bucket])
     return {
-        "minute": bucket["minute"],
+        "minute": one.minute,
         "requests": one.counts["requests"],
         "deadline_misses": one.counts["deadline_misses"],
         "by_rule": one.by_rule,
@@ -101,7 +124,8 @@ def report(
 ) -> dict[str, Any]:
     """The whole report for a time window (``buckets`` already selected by the caller)."""
     ordered = sorted(buckets, key=lambda b: b["minute"])
-    total = merged(ordered)
+    parts = [parsed(bucket) for bucket in ordered]
+    total = combine(parts)
     names = sorted(n for n in total.models if models is None or n in models)
     answers = total.counts["answers"]
     last_full = next(
@@ -129,5 +153,5 @@ def report(
         "agreement": agreement_matrix(total, names),
         "qq": qq(total, names, canary),
         "latency_histogram": histogram(total, names),
-        "buckets": [bucket_view(b, names) for b in ordered] if with_buckets else [],
+        "buckets": [bucket_view(part, names) for part in parts] if with_buckets else [],
     }
