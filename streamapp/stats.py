@@ -212,7 +212,8 @@ def _tally(pair: list[int], agreed: bool | None) -> None:
 
 def dump_sketch(sketch: Any) -> str:
     """A sketch as base64 protobuf (DDSketch's own wire format)."""
-    return base64.b64encode(DDSketchProto.to_proto(sketch).SerializeToString()).decode()
+    proto = DDSketchProto.to_proto(sketch)  # type: ignore[no-untyped-call]
+    return base64.b64encode(proto.SerializeToString()).decode()
 
 
 def load_sketch(text: str | None) -> Any:
@@ -221,7 +222,7 @@ def load_sketch(text: str | None) -> Any:
         return DDSketch(RELATIVE_ACCURACY)
     proto = ddsketch_pb2.DDSketch()
     proto.ParseFromString(base64.b64decode(text))
-    return DDSketchProto.from_proto(proto)
+    return DDSketchProto.from_proto(proto)  # type: ignore[no-untyped-call]
 
 
 def merged(buckets: Iterable[Mapping[str, Any]]) -> Accumulator:
@@ -269,7 +270,7 @@ def rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def model_summary(entry: Mapping[str, Any], answers: int, rule: ModelRule | None) -> dict:
+def model_summary(entry: Mapping[str, Any], answers: int, rule: ModelRule | None) -> dict[str, Any]:
     """One model's figures as the API shows them."""
     return {
         "state": rule.state if rule else None,
