@@ -212,6 +212,30 @@ async def traffic(
         await consumer.stop()
 
 
+def start_console(children: Children, worker_url: str, timeout_s: float = 60) -> str:
+    """Start ``rendezvous console`` against the demo's worker; return its URL once it serves."""
+    from console.settings import get_console_settings
+
+    console = get_console_settings()
+    process = children.spawn(
+        "console", "console", env={"RENDEZVOUS_CONSOLE_WORKER_URL": worker_url}
+    )
+    url = f"http://{console.host}:{console.port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"the console exited (is port {console.port} taken? set RENDEZVOUS_CONSOLE_PORT)"
+            )
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the console did not serve {url} within {timeout_s:.0f}s")
+
+
 def last_errors(log: Path, count: int = 3) -> list[str]:
     """The last ERROR lines of a log (what went wrong, without the traceback)."""
     if not log.exists():
@@ -265,6 +289,7 @@ def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> in
             wait_for_model(log_dir / f"model-{model_name(argv)}.log", model_name(argv))
         wait_for_model(log_dir / "decoy.log", "decoy")
         apply_demo_policy(base, token)
+        console_url = start_console(children, base)
         print(
             "\n".join(
                 [
@@ -276,7 +301,7 @@ def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> in
                     f"  logs              {log_dir}/",
                     f"  decoy archive     {settings.archive_dir or settings.data_dir / 'archive'}"
                     "  (rendezvous replay --archive ... --model mlp --compare)",
-                    "  console           rendezvous console  (http://127.0.0.1:8050)",
+                    f"  console           {console_url}  (paste the admin token to change models)",
                     f"  requests topic    {settings.topic('requests')}  (README: send your own)",
                     f"  answers topic     {settings.topic('answers')}",
                     f"  dead letters      {settings.topic('deadletter')}",

