@@ -18,10 +18,8 @@ import time
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from benchmarks.system import bench_system, percentiles
-from streamapp.demo import DemoTraffic
+from benchmarks.system import bench_system, percentiles, steady_stream
 from streamapp.settings import Settings
 
 TOKEN = "bench-admin-token"
@@ -31,49 +29,10 @@ async def stream(
     settings: Settings, *, count: int, rate: float, deadline_ms: int, tag: str, during: Any = None
 ) -> list[tuple[dict[str, Any], float]]:
     """Send ``count`` requests at ``rate``/s; return (answer, receive epoch ms) for each."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=20
+    exchanges = await steady_stream(
+        settings, count=count, rate=rate, deadline_ms=deadline_ms, tag=tag, during=during
     )
-    await producer.start()
-    await consumer.start()
-    answers_topic = settings.topic("answers")
-    consumer.assign([TopicPartition(answers_topic, p) for p in range(settings.partitions)])
-    await consumer.seek_to_end()
-    received: dict[str, tuple[dict[str, Any], float]] = {}
-    traffic = DemoTraffic()
-
-    async def reader() -> None:
-        while len(received) < count:
-            batch = await consumer.getmany(timeout_ms=50)
-            now_ms = time.time() * 1000
-            for messages in batch.values():
-                for message in messages:
-                    answer = json.loads(message.value)
-                    if answer["request_id"].startswith(tag):
-                        received.setdefault(answer["request_id"], (answer, now_ms))
-
-    reading = asyncio.create_task(reader())
-    start = time.perf_counter()
-    side = None
-    for n in range(count):
-        if during is not None and n == count // 2:
-            side = asyncio.create_task(during())
-        body = {
-            "request_id": f"{tag}-{n}",
-            "payload": traffic.payload(),
-            "deadline_ms": deadline_ms,
-        }
-        await producer.send(
-            settings.topic("requests"), json.dumps(body).encode(), key=body["request_id"].encode()
-        )
-        await asyncio.sleep(max(0.0, start + (n + 1) / rate - time.perf_counter()))
-    await asyncio.wait_for(reading, timeout=60)
-    if side is not None:
-        await side
-    await producer.stop()
-    await consumer.stop()
-    return list(received.values())
+    return [(exchange.answer, exchange.received_epoch_ms) for exchange in exchanges]
 
 
 def main() -> None:

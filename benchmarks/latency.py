@@ -12,14 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import time
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
-from benchmarks.system import bench_system, percentiles
+from benchmarks.system import bench_system, percentiles, steady_stream
 from streamapp import devkafka
-from streamapp.demo import DemoTraffic
 from streamapp.settings import Settings
 
 
@@ -27,47 +23,15 @@ async def measure(
     settings: Settings, *, count: int, rate: float, deadline_ms: int, tag: str
 ) -> tuple[list[float], dict[str, int]]:
     """Send ``count`` requests at ``rate``/s; return latencies (ms) and answers by model."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=50
+    exchanges = await steady_stream(
+        settings, count=count, rate=rate, deadline_ms=deadline_ms, tag=tag
     )
-    await producer.start()
-    await consumer.start()
-    answers = settings.topic("answers")
-    consumer.assign([TopicPartition(answers, p) for p in range(settings.partitions)])
-    await consumer.seek_to_end()
-    sent: dict[str, float] = {}
-    latencies: list[float] = []
     by_model: dict[str, int] = {}
-    traffic = DemoTraffic()
-
-    async def reader() -> None:
-        while len(latencies) < count:
-            batch = await consumer.getmany(timeout_ms=100)
-            now = time.perf_counter()
-            for messages in batch.values():
-                for message in messages:
-                    answer = json.loads(message.value)
-                    began = sent.pop(answer["request_id"], None)
-                    if began is not None:
-                        latencies.append((now - began) * 1000)
-                        key = f"{answer['status']}:{answer.get('model')}:{answer['rule']}"
-                        by_model[key] = by_model.get(key, 0) + 1
-
-    reading = asyncio.create_task(reader())
-    start = time.perf_counter()
-    for n in range(count):
-        request_id = f"{tag}-{n}"
-        body = {"request_id": request_id, "payload": traffic.payload(), "deadline_ms": deadline_ms}
-        sent[request_id] = time.perf_counter()
-        await producer.send(
-            settings.topic("requests"), json.dumps(body).encode(), key=request_id.encode()
-        )
-        await asyncio.sleep(max(0.0, start + (n + 1) / rate - time.perf_counter()))
-    await asyncio.wait_for(reading, timeout=60)
-    await producer.stop()
-    await consumer.stop()
-    return latencies, by_model
+    for exchange in exchanges:
+        answer = exchange.answer
+        key = f"{answer['status']}:{answer.get('model')}:{answer['rule']}"
+        by_model[key] = by_model.get(key, 0) + 1
+    return [exchange.latency_ms for exchange in exchanges], by_model
 
 
 def main() -> None:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
 import statistics
 import tempfile
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streamapp import devkafka
-from streamapp.demo import Children, wait_for_model, wait_for_worker
+from streamapp.demo import Children, DemoTraffic, wait_for_model, wait_for_worker
 from streamapp.settings import Settings
 from streamapp.topics import ensure_topics
 
@@ -39,6 +44,79 @@ def percentiles(samples: Sequence[float]) -> dict[str, float]:
         "mean": statistics.fmean(samples),
     }
     return {"n": len(samples), **{k: round(v, 2) for k, v in stats.items()}}
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its first answer, as the benchmark client saw them."""
+
+    answer: dict[str, Any]
+    sent: float  # perf_counter seconds
+    received: float  # perf_counter seconds
+    received_epoch_ms: float
+
+    @property
+    def latency_ms(self) -> float:
+        """Request sent -> answer received."""
+        return (self.received - self.sent) * 1000
+
+
+async def steady_stream(
+    settings: Settings,
+    *,
+    count: int,
+    rate: float,
+    deadline_ms: int,
+    tag: str,
+    during: Callable[[], Awaitable[None]] | None = None,
+) -> list[Exchange]:
+    """Send ``count`` real-row requests at ``rate``/s; return each one's first answer.
+
+    ``during`` (if given) is started halfway through the stream and awaited at the end.
+    """
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=20
+    )
+    await producer.start()
+    await consumer.start()
+    answers_topic = settings.topic("answers")
+    consumer.assign([TopicPartition(answers_topic, p) for p in range(settings.partitions)])
+    await consumer.seek_to_end()
+    sent: dict[str, float] = {}
+    exchanges: list[Exchange] = []
+    traffic = DemoTraffic()
+
+    async def reader() -> None:
+        while len(exchanges) < count:
+            batch = await consumer.getmany(timeout_ms=50)
+            now, now_ms = time.perf_counter(), time.time() * 1000
+            for messages in batch.values():
+                for message in messages:
+                    answer = json.loads(message.value)
+                    began = sent.pop(answer["request_id"], None)
+                    if began is not None:
+                        exchanges.append(Exchange(answer, began, now, now_ms))
+
+    reading = asyncio.create_task(reader())
+    side = None
+    start = time.perf_counter()
+    for n in range(count):
+        if during is not None and n == count // 2:
+            side = asyncio.create_task(during())
+        request_id = f"{tag}-{n}"
+        body = {"request_id": request_id, "payload": traffic.payload(), "deadline_ms": deadline_ms}
+        sent[request_id] = time.perf_counter()
+        await producer.send(
+            settings.topic("requests"), json.dumps(body).encode(), key=request_id.encode()
+        )
+        await asyncio.sleep(max(0.0, start + (n + 1) / rate - time.perf_counter()))
+    await asyncio.wait_for(reading, timeout=60)
+    if side is not None:
+        await side
+    await producer.stop()
+    await consumer.stop()
+    return exchanges
 
 
 @dataclass
