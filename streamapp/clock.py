@@ -12,7 +12,8 @@ import heapq
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
-SendTick = Callable[[str, int, int], Awaitable[None]]
+#: Called with (request id, partition, due ms) when a mailbox falls due.
+OnDue = Callable[[str, int, int], Awaitable[None]]
 
 
 def now_ms() -> int:
@@ -23,8 +24,8 @@ def now_ms() -> int:
 class DeadlineClock:
     """A heap of (due, request id, partition); the latest schedule per request wins."""
 
-    def __init__(self, send_tick: SendTick) -> None:
-        self._send_tick = send_tick
+    def __init__(self, on_due: OnDue) -> None:
+        self._on_due = on_due
         self._heap: list[tuple[int, str, int]] = []
         self._due: dict[str, int] = {}
         self._active: set[int] | None = None
@@ -65,7 +66,7 @@ class DeadlineClock:
         """Send ticks as they fall due, forever."""
         while True:
             for request_id, partition, due in self._pop_due(now_ms()):
-                await self._send_tick(request_id, partition, due)
+                await self._on_due(request_id, partition, due)
             self._changed.clear()
             delay = (self._heap[0][0] - now_ms()) / 1000 if self._heap else 3600.0
             if delay > 0:

@@ -89,8 +89,3 @@ def registry_from_doc(doc: RegistryDoc) -> Registry:
         version=doc.version,
         random_split=doc.random_split,
     )
-
-
-def registry_from_settings(settings: Settings) -> Registry:
-    """The registry before any control command."""
-    return registry_from_doc(seed_doc(settings))

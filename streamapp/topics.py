@@ -16,8 +16,6 @@ from streamapp.settings import Settings
 
 #: Roles whose topics are keyed by request id and must share one partition count.
 MAILBOX_ROLES = ("requests", "scores", "ticks")
-#: Every role the rendezvous uses.
-ALL_ROLES = (*MAILBOX_ROLES, "answers", "control", "deadletter", "replays", "observations")
 
 _LEGAL_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
@@ -124,12 +122,6 @@ class TopicDirectory:
         with contextlib.suppress(KafkaError):
             self._known = set(await self._admin.list_topics())
         self._checked_at = time.monotonic()
-
-    async def close(self) -> None:
-        """Release the admin connection."""
-        if self._admin is not None:
-            await self._admin.close()
-            self._admin = None
 
 
 def requests_consumer(settings: Settings, group_id: str, *, auto_commit: bool) -> AIOKafkaConsumer:

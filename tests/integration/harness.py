@@ -105,19 +105,16 @@ class System:
         if name is None:
             name = args[args.index("--as") + 1] if "--as" in args else model
         env = {**self.env, **{f"RENDEZVOUS_{k.upper()}": v for k, v in settings.items()}}
-        process = self._spawn(name, ["model", model, *args], env)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError(f"{name} exited:\n{self._log_tail(name)}")
-            if " ready: " in self._log_tail(name):
-                return process
-            time.sleep(0.1)
-        raise AssertionError(f"model {name} not ready:\n{self._log_tail(name)}")
+        return self._wait_until_logged_ready(name, self._spawn(name, ["model", model, *args], env))
 
     def start_decoy(self, *args: str, name: str = "decoy") -> subprocess.Popen[bytes]:
         """Start ``rendezvous decoy [args]`` and wait until its positions are fixed."""
-        process = self._spawn(name, ["decoy", *args], self.env)
+        return self._wait_until_logged_ready(name, self._spawn(name, ["decoy", *args], self.env))
+
+    def _wait_until_logged_ready(
+        self, name: str, process: subprocess.Popen[bytes]
+    ) -> subprocess.Popen[bytes]:
+        """Wait (bounded) for the process to log " ready: " (its partitions are assigned)."""
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -125,7 +122,7 @@ class System:
             if " ready: " in self._log_tail(name):
                 return process
             time.sleep(0.1)
-        raise AssertionError(f"decoy {name} not ready:\n{self._log_tail(name)}")
+        raise AssertionError(f"{name} not ready:\n{self._log_tail(name)}")
 
     def url(self, path: str, worker_port: int | None = None) -> str:
         """The REST URL of a worker of this deployment (the first one by default)."""
