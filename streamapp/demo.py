@@ -112,19 +112,32 @@ class Children:
             print(f"  stopped {name}")
 
 
-def wait_for_worker(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
-    """Block until the worker's /health answers 200 (bounded)."""
+def wait_until_serving(
+    url: str, process: subprocess.Popen[bytes], *, exited: str, timed_out: str, timeout_s: float
+) -> None:
+    """Block until ``url`` answers 200 (bounded); raise with ``exited`` if the process dies."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("the worker exited during start-up; see its log")
+            raise RuntimeError(exited)
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"the worker was not ready within {timeout_s:.0f}s")
+    raise RuntimeError(timed_out)
+
+
+def wait_for_worker(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
+    """Block until the worker's /health answers 200 (bounded)."""
+    wait_until_serving(
+        url,
+        process,
+        exited="the worker exited during start-up; see its log",
+        timed_out=f"the worker was not ready within {timeout_s:.0f}s",
+        timeout_s=timeout_s,
+    )
 
 
 def wait_for_model(log: Path, name: str, timeout_s: float = 60) -> None:
@@ -217,23 +230,23 @@ def start_console(children: Children, worker_url: str, timeout_s: float = 60) ->
     from console.settings import get_console_settings
 
     console = get_console_settings()
+    if devkafka.port_in_use(console.port):
+        raise RuntimeError(
+            f"port {console.port} on 127.0.0.1 is taken by another program; "
+            "set RENDEZVOUS_CONSOLE_PORT"
+        )
     process = children.spawn(
         "console", "console", env={"RENDEZVOUS_CONSOLE_WORKER_URL": worker_url}
     )
     url = f"http://{console.host}:{console.port}"
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"the console exited (is port {console.port} taken? set RENDEZVOUS_CONSOLE_PORT)"
-            )
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the console did not serve {url} within {timeout_s:.0f}s")
+    wait_until_serving(
+        url,
+        process,
+        exited=f"the console exited (is port {console.port} taken? set RENDEZVOUS_CONSOLE_PORT)",
+        timed_out=f"the console did not serve {url} within {timeout_s:.0f}s",
+        timeout_s=timeout_s,
+    )
+    return url
 
 
 def last_errors(log: Path, count: int = 3) -> list[str]:
