@@ -13,6 +13,7 @@ from streamapp.app import REGISTRY_KEY, mailboxes, raw_topic, registry_table, se
 from streamapp.clock import DeadlineClock, now_ms
 from streamapp.codec import encode
 from streamapp.mailbox import Timing, is_open, on_tick
+from streamapp.offsets import GapWatch
 from streamapp.policy import Registry
 from streamapp.records import Answer, Tick
 from streamapp.registry import RegistryDoc, registry_from_doc, seed_doc
@@ -34,6 +35,8 @@ async def emit(topic: str, key: str, value: bytes, *, partition: int | None = No
 
 #: Request ids of the open mailboxes on this worker (for "pending mailboxes").
 open_requests: set[str] = set()
+#: Offsets of the requests topic as this worker's agent saw them (warns on skipped ones).
+request_offsets = GapWatch()
 
 
 async def observe(observation: dict[str, Any]) -> None:

@@ -8,7 +8,14 @@ import logging
 from streamapp.app import app, mailboxes
 from streamapp.clock import now_ms
 from streamapp.mailbox import is_open, wake_time
-from streamapp.runtime import clock, current_registry, keep_partitions, open_requests, timing
+from streamapp.runtime import (
+    clock,
+    current_registry,
+    keep_partitions,
+    open_requests,
+    request_offsets,
+    timing,
+)
 
 log = logging.getLogger(__name__)
 #: After a restart, overdue expiries are sent this far apart (about 500 per second).
@@ -27,6 +34,7 @@ async def refill_deadline_clock() -> None:
     changelog = mailboxes.changelog_topic.get_topic_name()
     owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
     keep_partitions(owned)
+    request_offsets.reset()
     now = now_ms()
     registry = current_registry()
     scheduled = 0

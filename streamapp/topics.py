@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from streamapp.settings import Settings
 #: Roles whose topics are keyed by request id and must share one partition count.
 MAILBOX_ROLES = ("requests", "scores", "ticks")
 
+log = logging.getLogger(__name__)
 _LEGAL_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
 
@@ -97,31 +99,78 @@ def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:
     return [(e[0], e[1], e[2] if len(e) > 2 else None) for e in errors]
 
 
-class TopicDirectory:
-    """Answers "does this topic exist?" with a cache, so return addresses can be checked."""
+class TopicLookupError(RuntimeError):
+    """The broker could not say which topics exist (after a few bounded attempts)."""
 
-    def __init__(self, settings: Settings, *, recheck_after_s: float = 2.0) -> None:
+
+class TopicDirectory:
+    """Answers "does this topic exist?" with a cache, so return addresses can be checked.
+
+    The deployment's own topics (created by ``ensure_topics`` before the worker starts) are
+    known from the start, so the default return topic never needs a lookup. A lookup that
+    fails is retried a few times, then reported as :class:`TopicLookupError`: a broker hiccup
+    must not turn into "that topic does not exist".
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        recheck_after_s: float = 2.0,
+        attempts: int = 3,
+        retry_delay_s: float = 0.2,
+    ) -> None:
         self._settings = settings
-        self._known: set[str] = set()
-        self._checked_at = 0.0
+        self._own = {spec.name for spec in topic_specs(settings)}
+        self._known: set[str] = set(self._own)
+        self._checked_at = -recheck_after_s
         self._recheck_after_s = recheck_after_s
+        self._attempts = attempts
+        self._retry_delay_s = retry_delay_s
         self._admin: AIOKafkaAdminClient | None = None
+        self._lock = asyncio.Lock()
 
     async def exists(self, name: str) -> bool:
         """True if the topic exists; unknown names trigger at most one refresh per interval."""
         if name in self._known:
             return True
-        if time.monotonic() - self._checked_at >= self._recheck_after_s:
-            await self._refresh()
+        async with self._lock:
+            if name not in self._known and self._due_for_refresh():
+                await self._refresh()
         return name in self._known
 
+    def _due_for_refresh(self) -> bool:
+        return time.monotonic() - self._checked_at >= self._recheck_after_s
+
     async def _refresh(self) -> None:
+        failure: BaseException | None = None
+        for attempt in range(self._attempts):
+            if attempt:
+                await asyncio.sleep(self._retry_delay_s * attempt)
+            try:
+                names = await self._list_topics()
+            except (KafkaError, OSError) as error:  # TimeoutError is an OSError
+                failure = error
+                log.warning("listing topics failed (attempt %d): %r", attempt + 1, error)
+                await self._drop_admin()
+                continue
+            self._known = set(names) | self._own
+            self._checked_at = time.monotonic()
+            return
+        raise TopicLookupError(f"cannot list topics: {failure!r}")
+
+    async def _list_topics(self) -> list[str]:
         if self._admin is None:
-            self._admin = _admin(self._settings)
-            await self._admin.start()
-        with contextlib.suppress(KafkaError):
-            self._known = set(await self._admin.list_topics())
-        self._checked_at = time.monotonic()
+            admin = _admin(self._settings)
+            await admin.start()
+            self._admin = admin
+        return list(await self._admin.list_topics())
+
+    async def _drop_admin(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                await admin.close()
 
 
 def requests_consumer(settings: Settings, group_id: str, *, auto_commit: bool) -> AIOKafkaConsumer:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from streamapp import agents, runtime
 from streamapp.app import mailboxes, settings
 from streamapp.clock import now_ms
 from streamapp.codec import decode
 from streamapp.records import Answer, DeadLetter
+from streamapp.topics import TopicLookupError
 from tests.functional.conftest import Sent
 
 ANSWERS = settings.topic("answers")
@@ -134,6 +137,37 @@ async def test_missing_return_topic_is_rejected_on_the_default_answers_topic(
     assert answer.status == "rejected" and "does not exist" in answer.reason
 
 
+async def test_a_failed_topic_lookup_still_answers_with_the_reason(
+    worker: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broker_cannot_list_topics(name: str) -> bool:
+        raise TopicLookupError("cannot list topics: KafkaConnectionError()")
+
+    monkeypatch.setattr(runtime.topic_directory, "exists", broker_cannot_list_topics)
+    async with agents.collect_requests.test_context() as requests:
+        await requests.put(request("r8b", return_topic="client-topic"), key=b"r8b")
+    [answer] = answers(worker)
+    assert answer.status == "rejected"
+    assert "cannot check that return_topic 'client-topic' exists" in answer.reason
+
+
+async def test_a_bug_while_handling_a_request_dead_letters_it_and_still_answers(
+    worker: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_transition(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(agents, "on_request", broken_transition)
+    async with agents.collect_requests.test_context() as requests:
+        await requests.put(request("r8c"), key=b"r8c")
+        await requests.put(request("r8d"), key=b"r8d")
+    [letter, _] = [decode(DeadLetter, raw) for raw in worker.on(DEADLETTER)]
+    assert letter.reason == "internal error: RuntimeError: boom"
+    rejected = {a.request_id: a for a in answers(worker)}
+    assert set(rejected) == {"r8c", "r8d"}, "the agent must go on after a failure"
+    assert rejected["r8c"].status == "rejected" and rejected["r8c"].reason == letter.reason
+
+
 async def test_score_before_its_request_is_kept_and_used(worker: Sent) -> None:
     async with agents.collect_scores.test_context() as scores:
         await scores.put(
@@ -153,11 +187,11 @@ async def test_invalid_score_goes_to_dead_letter(worker: Sent) -> None:
     assert letter.reason.startswith("invalid score") and "model" in letter.reason
 
 
-async def _open_with_backstop_result(request_id: str) -> int:
-    """Open a mailbox with a 5 ms budget and a backstop result; return its deadline."""
+async def _open_with_backstop_result(request_id: str, budget_ms: int = 5) -> int:
+    """Open a mailbox with a short budget and a backstop result; return its deadline."""
     async with agents.collect_requests.test_context() as requests:
         await requests.put(
-            request(request_id, deadline_ms=5),
+            request(request_id, deadline_ms=budget_ms),
             key=request_id.encode(),
             partition=0,
             timestamp=time.time(),
@@ -206,7 +240,8 @@ async def test_score_racing_the_clocks_tick_is_late_and_sends_nothing(worker: Se
 
 
 async def test_clock_before_the_deadline_sends_nothing_and_waits(worker: Sent) -> None:
-    deadline = await _open_with_backstop_result("c3")
+    # A budget no machine overruns while the score is filed (5 ms did, on a cold start).
+    deadline = await _open_with_backstop_result("c3", budget_ms=60_000)
     await runtime.fire("c3", 0, deadline - 1000)
     assert answers(worker) == []
     assert runtime.pending_decision("c3") is None

@@ -138,6 +138,37 @@ class System:
             process.kill()
             return process.wait(timeout=10)
 
+    def log_lines(self, name: str, *needles: str) -> list[str]:
+        """Lines of a process's log that mention any of ``needles`` (for failure messages)."""
+        path = self.log_path(name)
+        if not path.exists():
+            return []
+        lines = path.read_text(errors="replace").splitlines()
+        return [line for line in lines if any(needle in line for needle in needles)]
+
+    async def dead_letters(self, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+        """Everything on this deployment's dead-letter topic so far."""
+        consumer = AIOKafkaConsumer(
+            self.topic("deadletter"),
+            bootstrap_servers=self.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
+        )
+        await consumer.start()
+        try:
+            letters: list[dict[str, Any]] = []
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                batch = await consumer.getmany(timeout_ms=500)
+                if not batch:
+                    break
+                for messages in batch.values():
+                    letters.extend(json.loads(m.value) for m in messages)
+            return letters
+        finally:
+            await consumer.stop()
+
     def close(self) -> None:
         """Stop every process this deployment started."""
         for name in list(self.processes):
@@ -178,6 +209,7 @@ class Client:
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+        self._deliveries: list[asyncio.Future[Any]] = []
 
     async def __aenter__(self) -> Client:
         await self.producer.start()
@@ -193,8 +225,17 @@ class Client:
     async def send(self, topic: str, body: dict[str, Any]) -> float:
         """Send a JSON request keyed by its id; return when it was sent (epoch seconds)."""
         sent = time.time()
-        await self.producer.send(topic, json.dumps(body).encode(), key=body["request_id"].encode())
+        delivery = await self.producer.send(
+            topic, json.dumps(body).encode(), key=body["request_id"].encode()
+        )
+        self._deliveries.append(delivery)
         return sent
+
+    async def flush(self) -> None:
+        """Wait until everything sent has reached the broker; raise if any send failed."""
+        await self.producer.flush()
+        deliveries, self._deliveries = self._deliveries, []
+        await asyncio.gather(*deliveries)
 
     async def read(
         self, topics: Iterable[str], *, until: Any, timeout_s: float = 60.0, idle_s: float = 0.0
@@ -202,7 +243,9 @@ class Client:
         """Read (topic, JSON value, receive time) from the start until ``until(records)`` holds.
 
         With ``idle_s``, keep reading that long after the condition holds, to catch extras.
+        Everything this client sent is confirmed delivered first (a lost send fails loudly).
         """
+        await self.flush()
         consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=self.bootstrap,

@@ -250,7 +250,7 @@ async def test_replay_scores_archived_requests_on_the_replays_topic_and_leaves_a
             await client.send(system.topic("requests"), body)
         for n, junk in enumerate(JUNK[:3]):
             await client.send_raw(system.topic("requests"), junk, key=f"junk-{n}")
-        await client.producer.flush()
+        await client.flush()
         live = await client.read([answers_topic], until=answered(set(ids)), idle_s=1.0)
     archived = await archive_holding(directory, lambda records: len(records) >= len(ids) + 3)
     stop_decoy(system, directory)
