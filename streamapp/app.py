@@ -9,6 +9,7 @@ import logging
 
 import faust
 
+from streamapp import recovery_order
 from streamapp.mailbox import Mailbox
 from streamapp.registry import ControlChange, RegistryDoc
 from streamapp.settings import Settings, get_settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> RendezvousApp:
         autodiscover=WORKER_MODULES,
     )
     new_app.rendezvous_settings = settings
+    recovery_order.install()
     return new_app
 
 
