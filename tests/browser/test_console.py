@@ -96,8 +96,23 @@ def test_undeploying_the_current_winner_makes_it_stop_winning(stack: dict, page:
 
 def test_request_inspector_shows_a_real_requests_timeline(stack: dict, page: Any) -> None:
     traffic = stack["traffic"]
-    eventually(lambda: len(traffic.answers) > 5, timeout_s=30, what="some answers")
-    request_id, answer = next(iter(traffic.answers.items()))
+
+    def answered_with_both_scores() -> tuple[str, dict] | None:
+        # The timeline holds the scores that came before the answer; a score after it is
+        # only counted as late. So pick a request whose answer names both models.
+        for request_id, answer in list(traffic.answers.items()):
+            if {"scorecard", "rules"} <= {c["model"] for c in answer["candidates"]}:
+                return request_id, answer
+        return None
+
+    eventually(
+        lambda: answered_with_both_scores() is not None,
+        timeout_s=30,
+        what="an answer with scorecard's and rules' scores before it",
+    )
+    found = answered_with_both_scores()
+    assert found is not None
+    request_id, answer = found
     page.goto(stack["console"] + "/inspect")
     page.fill("#inspect-request-id", request_id)
     page.click("#inspect-submit")
