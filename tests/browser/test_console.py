@@ -79,7 +79,11 @@ def test_changing_a_priority_in_the_console_changes_the_winner(stack: dict, page
 
 def test_undeploying_the_current_winner_makes_it_stop_winning(stack: dict, page: Any) -> None:
     save_token(page, stack["console"])
-    winner = stack["traffic"].winners_since(time.time() - 5)[-1]
+    since = time.time() - 5
+    eventually(
+        lambda: bool(stack["traffic"].winners_since(since)), timeout_s=30, what="a recent answer"
+    )
+    winner = stack["traffic"].winners_since(since)[-1]
     page.click(f'button[data-model="{winner}"][data-action="off"]')
     feedback_says(page, winner)
     undeployed_at = time.time()

@@ -40,8 +40,6 @@ class System:
             "RENDEZVOUS_APP_ID": self.prefix,
             "RENDEZVOUS_DATA_DIR": str(tmp_path / "data"),
             "RENDEZVOUS_WEB_PORT": str(web_port),
-            "RENDEZVOUS_SESSION_TIMEOUT_S": "3",
-            "RENDEZVOUS_HEARTBEAT_INTERVAL_S": "0.5",
             "RENDEZVOUS_PARTITIONS": "4",
             "RENDEZVOUS_ADMIN_TOKEN": ADMIN_TOKEN,
         }

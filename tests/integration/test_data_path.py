@@ -23,6 +23,12 @@ def answered(ids: set[str]):
     return check
 
 
+def on_time(answer: dict[str, Any]) -> bool:
+    """Answered within 500 ms of its deadline, or of its opening when the worker saw the request
+    only after the deadline (on a slow machine a just-started worker can)."""
+    return answer["answered_at"] - max(answer["deadline_at"], answer["opened_at"]) < 500
+
+
 def first_answers(records: list[tuple[str, dict[str, Any], float]]) -> dict[str, dict[str, Any]]:
     """What a reader keeping the first answer per request id sees."""
     kept: dict[str, dict[str, Any]] = {}
@@ -80,7 +86,7 @@ async def test_backstop_answers_by_the_deadline_when_the_preferred_model_stops(
         for request_id in after:
             await client.send(
                 system.topic("requests"),
-                request_body(request_id, return_topic=answers_topic, deadline_ms=400),
+                request_body(request_id, return_topic=answers_topic, deadline_ms=2000),
             )
         records = await client.read([answers_topic], until=answered(set(before) | set(after)))
     kept = first_answers(records)
@@ -89,7 +95,7 @@ async def test_backstop_answers_by_the_deadline_when_the_preferred_model_stops(
         answer = kept[request_id]
         assert (answer["status"], answer["model"], answer["rule"]) == ("ok", "rules", "backstop")
         assert answer["answered_at"] >= answer["deadline_at"], "the backstop must wait"
-        assert answer["answered_at"] - answer["deadline_at"] < 500, answer
+        assert on_time(answer), answer
 
 
 async def test_no_result_answers_arrive_by_the_deadline_when_every_model_is_down(
@@ -110,7 +116,7 @@ async def test_no_result_answers_arrive_by_the_deadline_when_every_model_is_down
     for answer in kept.values():
         assert answer["status"] == "no_result"
         assert "no deployed model answered by the deadline" in answer["reason"]
-        assert 0 <= answer["answered_at"] - answer["deadline_at"] < 500, answer
+        assert answer["answered_at"] >= answer["deadline_at"] and on_time(answer), answer
     assert max(answer_counts(records).values()) == 1
 
 
@@ -128,7 +134,8 @@ async def test_malformed_messages_go_to_the_dead_letter_topic_and_the_stream_goe
             system.topic("scores"), b'{"request_id": "x", "model": 7}', key="junk-4"
         )
         await client.send(
-            system.topic("requests"), request_body("valid-after-junk", return_topic=answers_topic)
+            system.topic("requests"),
+            request_body("valid-after-junk", return_topic=answers_topic, deadline_ms=5000),
         )
         await client.flush()
         letters = await client.read([deadletter], until=lambda r: len(r) >= 4, timeout_s=60)
@@ -155,7 +162,10 @@ async def _stream(system: System, ids: list[str], *, rate_per_s: float, kill_aft
                 await client.flush()
                 system.stop("worker", signal.SIGKILL)
                 restarted = asyncio.create_task(asyncio.to_thread(system.start_worker))
-            body = request_body(request_id, return_topic=answers_topic, deadline_ms=1000)
+            # Killed: a short deadline, so requests wait it out while no worker is up (late).
+            # Clean: a deadline no slow machine misses, so "no answer late" tests the worker.
+            deadline_ms = 1000 if kill_after is not None else 10_000
+            body = request_body(request_id, return_topic=answers_topic, deadline_ms=deadline_ms)
             await client.send(system.topic("requests"), body)
             await asyncio.sleep(1 / rate_per_s)  # pacing the load, not synchronisation
         await client.flush()

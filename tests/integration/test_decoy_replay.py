@@ -245,7 +245,7 @@ async def test_replay_scores_archived_requests_on_the_replays_topic_and_leaves_a
     async with Client(system.bootstrap) as client:
         for n, request_id in enumerate(ids):
             body = request_body(
-                request_id, return_topic=answers_topic, deadline_ms=5000, malignant=n % 3 == 0
+                request_id, return_topic=answers_topic, deadline_ms=30_000, malignant=n % 3 == 0
             )
             await client.send(system.topic("requests"), body)
         for n, junk in enumerate(JUNK[:3]):

@@ -24,7 +24,7 @@ async def test_stats_report_counts_answers_wins_and_latency_per_model(system: Sy
         for request_id in ids:
             await client.send(
                 system.topic("requests"),
-                request_body(request_id, return_topic=answers_topic, deadline_ms=3000),
+                request_body(request_id, return_topic=answers_topic, deadline_ms=30_000),
             )
         await client.read([answers_topic], until=answered(set(ids)))
     deadline = time.monotonic() + 30
