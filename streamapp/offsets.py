@@ -22,6 +22,10 @@ class GapWatch:
             return last + 1, offset - 1
         return None
 
-    def reset(self) -> None:
-        """Forget positions (after a rebalance the consumer starts again from commits)."""
-        self._last.clear()
+    def reset(self, committed: dict[int, int] | None = None) -> None:
+        """Start again (after a rebalance), from the group's committed offsets if known.
+
+        With a committed offset C for a partition, the first record must be C: a higher first
+        offset is reported as a gap too (a record dropped right after a restart).
+        """
+        self._last = {partition: offset - 1 for partition, offset in (committed or {}).items()}

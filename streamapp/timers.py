@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from streamapp.app import app, mailboxes
+from aiokafka.errors import KafkaError
+
+from streamapp.app import app, mailboxes, settings
 from streamapp.clock import now_ms
 from streamapp.mailbox import is_open, wake_time
 from streamapp.runtime import (
@@ -16,6 +18,7 @@ from streamapp.runtime import (
     request_offsets,
     timing,
 )
+from streamapp.topics import committed_offsets
 
 log = logging.getLogger(__name__)
 #: After a restart, overdue expiries are sent this far apart (about 500 per second).
@@ -28,13 +31,25 @@ async def run_deadline_clock() -> None:
     await clock.run()
 
 
+async def watch_request_offsets_from_commits(owned: set[int]) -> None:
+    """Seed the gap watch with the committed offsets the streams are about to resume from."""
+    try:
+        committed = await committed_offsets(settings, settings.app_id, settings.topic("requests"))
+    except (KafkaError, OSError) as error:
+        log.warning("cannot read committed offsets; gaps at start go unnoticed: %r", error)
+        committed = {}
+    resume_from = {p: o for p, o in committed.items() if p in owned}
+    request_offsets.reset(resume_from)
+    log.info("requests resume from committed offsets %s", dict(sorted(resume_from.items())))
+
+
 @mailboxes.on_recover
 async def refill_deadline_clock() -> None:
     """After a rebalance or restart: wake every mailbox this worker now owns (overdue at once)."""
     changelog = mailboxes.changelog_topic.get_topic_name()
     owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
     keep_partitions(owned)
-    request_offsets.reset()
+    await watch_request_offsets_from_commits(owned)
     now = now_ms()
     registry = current_registry()
     scheduled = 0

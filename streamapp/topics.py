@@ -173,6 +173,21 @@ class TopicDirectory:
                 await admin.close()
 
 
+async def committed_offsets(settings: Settings, group_id: str, topic: str) -> dict[int, int]:
+    """The group's committed offset per partition of ``topic`` (partitions without one left out)."""
+    admin = _admin(settings)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group_id)
+    finally:
+        await admin.close()
+    return {
+        tp.partition: meta.offset
+        for tp, meta in offsets.items()
+        if tp.topic == topic and meta.offset >= 0
+    }
+
+
 def requests_consumer(settings: Settings, group_id: str, *, auto_commit: bool) -> AIOKafkaConsumer:
     """A consumer of the requests topic in its own group, tuned for quick rejoin (subscribe it
     with a rebalance listener)."""

@@ -21,3 +21,11 @@ def test_after_a_reset_the_first_offset_is_a_new_start() -> None:
     watch.see(0, 10)
     watch.reset()
     assert watch.see(0, 50) is None
+
+
+def test_from_committed_offsets_a_late_first_record_is_a_gap() -> None:
+    watch = GapWatch()
+    watch.reset({0: 40, 1: 7})
+    assert watch.see(0, 40) is None
+    assert watch.see(1, 9) == (7, 8)
+    assert watch.see(2, 100) is None, "no commit known for partition 2: no baseline"
