@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka.errors import KafkaError
-
 from streamapp.app import app, mailboxes, settings
 from streamapp.clock import now_ms
 from streamapp.mailbox import is_open, wake_time
@@ -23,6 +21,8 @@ from streamapp.topics import committed_offsets
 log = logging.getLogger(__name__)
 #: After a restart, overdue expiries are sent this far apart (about 500 per second).
 EXPIRY_SPACING_MS = 2
+#: How long a recovery waits for the group's committed offsets (for the gap watch).
+COMMITTED_LOOKUP_TIMEOUT_S = 5.0
 
 
 @app.task
@@ -33,9 +33,11 @@ async def run_deadline_clock() -> None:
 
 async def watch_request_offsets_from_commits(owned: set[int]) -> None:
     """Seed the gap watch with the committed offsets the streams are about to resume from."""
+    lookup = committed_offsets(settings, settings.app_id, settings.topic("requests"))
     try:
-        committed = await committed_offsets(settings, settings.app_id, settings.topic("requests"))
-    except (KafkaError, OSError) as error:
+        # Bounded: a slow broker must not hold up the worker's start.
+        committed = await asyncio.wait_for(lookup, timeout=COMMITTED_LOOKUP_TIMEOUT_S)
+    except Exception as error:  # a diagnostic must never break a recovery
         log.warning("cannot read committed offsets; gaps at start go unnoticed: %r", error)
         committed = {}
     resume_from = {p: o for p, o in committed.items() if p in owned}
