@@ -112,12 +112,9 @@ async def handle_request(event: EventT, origin: str, now: int) -> None:
     try:
         request = decode(Request, message.value)
     except DecodeError as error:
-        await dead_letter(event, f"invalid request: {error}")
-        address = return_address(message.value, limits.default_return_topic)
-        if address:
-            await reject_request(
-                *address, message.partition, f"invalid request: {error}", now, origin
-            )
+        reason = f"invalid request: {error}"
+        await dead_letter(event, reason)
+        await reject_at_readable_address(event, reason, now, origin)
         return
     reason = refusal(request, len(message.value), limits)
     topic = request.return_topic or limits.default_return_topic
@@ -223,26 +220,23 @@ async def handle_tick(event: EventT, origin: str, now: int) -> None:
 
 
 Handler = Callable[[EventT, str, int], Awaitable[None]]
+#: Called with (event, reason, now, origin) after a handler failed.
+Failure = Callable[[EventT, str, int, str], Awaitable[None]]
 
 
-async def answer_failed_request(event: EventT, reason: str, origin: str) -> None:
-    """A request the worker failed to handle still gets an answer (``rejected``, with why)."""
-    message = event.message
-    address = return_address(message.value, limits.default_return_topic)
-    if address is None:
-        return
-    try:
-        await reject_request(*address, message.partition, reason, now_ms(), origin)
-    except Exception:
-        log.exception("could not answer %s after failing to handle it", origin)
+async def reject_at_readable_address(event: EventT, reason: str, now: int, origin: str) -> None:
+    """Answer ``rejected`` when a request id and return address can still be read from it."""
+    address = return_address(event.message.value, limits.default_return_topic)
+    if address:
+        await reject_request(*address, event.message.partition, reason, now, origin)
 
 
-async def guarded(handler: Handler, event: EventT) -> None:
-    """Run one handler; a bug sends the message to the dead-letter topic instead of crashing.
-
-    A request that fails this way is answered ``rejected`` with the reason, so a client never
-    waits for an answer that will not come.
-    """
+async def guarded(
+    handler: Handler, event: EventT, *, also_on_failure: Failure | None = None
+) -> None:
+    """Run one handler; a bug sends the message to the dead-letter topic instead of crashing,
+    then runs ``also_on_failure`` (for requests: a ``rejected`` answer, so no client waits for
+    an answer that will not come)."""
     message = event.message
     origin = f"{message.topic}:{message.partition}:{message.offset}"
     try:
@@ -251,8 +245,11 @@ async def guarded(handler: Handler, event: EventT) -> None:
         log.exception("failed to handle %s", origin)
         reason = f"internal error: {type(error).__name__}: {error}"
         await dead_letter(event, reason)
-        if handler is handle_request:
-            await answer_failed_request(event, reason, origin)
+        if also_on_failure is not None:
+            try:
+                await also_on_failure(event, reason, now_ms(), origin)
+            except Exception:
+                log.exception("could not answer %s after failing to handle it", origin)
     # Faust can hand an agent a whole batch without the loop ever suspending; yield once per
     # event so the deadline clock fires on time (measured at 200/s: p99 6 -> 5 ms, max 22 -> 16).
     await asyncio.sleep(0)
@@ -262,7 +259,7 @@ async def guarded(handler: Handler, event: EventT) -> None:
 async def collect_requests(stream: faust.StreamT) -> None:
     """Open a mailbox per request (or reject it) and answer at once if the policy can."""
     async for event in stream.events():
-        await guarded(handle_request, event)
+        await guarded(handle_request, event, also_on_failure=reject_at_readable_address)
 
 
 @app.agent(scores, name="collect_scores")
