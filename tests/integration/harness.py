@@ -144,28 +144,13 @@ class System:
         lines = path.read_text(errors="replace").splitlines()
         return [line for line in lines if any(needle in line for needle in needles)]
 
-    async def dead_letters(self, timeout_s: float = 5.0) -> list[dict[str, Any]]:
-        """Everything on this deployment's dead-letter topic so far."""
-        consumer = AIOKafkaConsumer(
-            self.topic("deadletter"),
-            bootstrap_servers=self.bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            group_id=None,
-        )
-        await consumer.start()
-        try:
-            letters: list[dict[str, Any]] = []
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                batch = await consumer.getmany(timeout_ms=500)
-                if not batch:
-                    break
-                for messages in batch.values():
-                    letters.extend(json.loads(m.value) for m in messages)
-            return letters
-        finally:
-            await consumer.stop()
+    async def dead_letters(self, listen_s: float = 2.0) -> list[dict[str, Any]]:
+        """What this deployment's dead-letter topic holds (read for ``listen_s``)."""
+        async with Client(self.bootstrap) as client:
+            records = await client.read(
+                [self.topic("deadletter")], until=lambda _: True, idle_s=listen_s
+            )
+        return [letter for _, letter, _ in records]
 
     def close(self) -> None:
         """Stop every process this deployment started."""

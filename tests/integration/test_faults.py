@@ -10,6 +10,7 @@ import pytest
 
 from streamapp.faults import CRASH_EXIT_CODE
 from tests.integration.harness import Client, System, request_body
+from tests.integration.test_control import eventually
 from tests.integration.test_data_path import answered, first_answers
 
 pytestmark = pytest.mark.integration
@@ -67,11 +68,12 @@ async def test_added_latency_shows_in_the_scores_and_misses_the_deadline(system:
     took = [s["finished_at"] - s["read_at"] for s in scores]
     assert all(1.2 <= t < 2.5 for t in took), took
     timeline_url = system.url(f"/v1/requests/{ids[0]}")
-    deadline = time.monotonic() + 10
+
+    async def late_score_filed() -> bool:  # the worker files it after we saw it on the topic
+        return httpx.get(timeline_url).json()["late_scores"] >= 1
+
+    await eventually(late_score_filed, timeout_s=10, what="the late score in the timeline")
     timeline = httpx.get(timeline_url).json()
-    while timeline["late_scores"] < 1 and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)  # bounded: the worker files the late score after we saw it
-        timeline = httpx.get(timeline_url).json()
     assert timeline["late_scores"] == 1 and timeline["answer"]["model"] == "rules"
 
 
