@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 help:
 	@echo "make demo    start Kafka, a worker, models and demo traffic (Ctrl-C stops all)"
 	@echo "make test    set up everything, then lint and run the whole test suite"
-	@echo "make lint    ruff (lint + format check) and mypy on the pure core"
+	@echo "make lint    ruff (lint + format check) and mypy --strict on every package"
 	@echo "make bench   latency and deadline-precision benchmarks on a throwaway broker"
 	@echo "make clean   remove the virtual env, caches and local data"
 

@@ -24,7 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from benchmarks.system import bench_system
-from streamapp.archive import find_segments, read_archive, to_line
+from streamapp.archive.format import find_segments, read_archive, to_line
 from streamapp.settings import Settings
 
 #: The 30 features of the Wisconsin breast cancer data set, with their means.

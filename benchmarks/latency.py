@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from benchmarks.system import bench_system, percentiles, steady_stream
-from streamapp import devkafka
+from streamapp.dev import kafka as devkafka
 from streamapp.settings import Settings
 
 

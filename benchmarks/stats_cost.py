@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.latency import measure
 from benchmarks.system import bench_system
-from streamapp.stats import Accumulator
+from streamapp.stats.buckets import Accumulator
 
 
 def observation(n: int) -> dict:

@@ -18,10 +18,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streamapp import devkafka
-from streamapp.demo import Children, DemoTraffic, wait_for_model, wait_for_worker
+from streamapp.dev import kafka as devkafka
+from streamapp.dev.demo import Children, DemoTraffic, wait_for_model, wait_for_worker
+from streamapp.kafka_admin import ensure_topics
 from streamapp.settings import Settings
-from streamapp.topics import ensure_topics
 
 REPO = Path(__file__).resolve().parents[1]
 

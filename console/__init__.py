@@ -1,1 +1,1 @@
-"""The operator console: a Dash app that reads and steers a rendezvous worker over REST."""
+"""The operator console (Dash): talks to the worker only over HTTP, through console/api.py."""

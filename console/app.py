@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
+from console import ids
 from console.header import header
 from console.settings import ConsoleSettings, get_console_settings
 
@@ -15,9 +16,9 @@ def create_console(settings: ConsoleSettings) -> dash.Dash:
     app.layout = html.Div(
         [
             header(dash.page_registry.values()),
-            dcc.Store(id="admin-token", storage_type="session"),
-            dcc.Interval(id="refresh", interval=settings.refresh_ms),
-            html.Div(id="worker-banner"),
+            dcc.Store(id=ids.ADMIN_TOKEN, storage_type="session"),
+            dcc.Interval(id=ids.REFRESH, interval=settings.refresh_ms),
+            html.Div(id=ids.WORKER_BANNER),
             dash.page_container,
         ],
         style={"fontFamily": "system-ui, sans-serif", "margin": "1em 2em"},

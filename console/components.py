@@ -10,7 +10,7 @@ from typing import Any
 from dash import dcc, html
 
 from console.api import Reply
-from console.figures import number
+from console.values import number
 
 DASH = "-"
 BANNER_STYLE = {

@@ -14,6 +14,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from console.values import as_dict, as_list, number
+
 NO_DATA = "no data yet"
 QUANTILES = (
     ("p50", "p50", "solid"),
@@ -24,23 +26,6 @@ QUANTILES = (
 RULE_ORDER = ("top_priority", "step", "all_answered", "deadline", "backstop", "no_result")
 RULE_COLORS = {"no_result": "#d62728", "rejected": "#7f7f7f", "backstop": "#ff7f0e"}
 PALETTE = qualitative.Plotly
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    """The value if it is a JSON object, else an empty dict."""
-    return value if isinstance(value, dict) else {}
-
-
-def as_list(value: Any) -> list[Any]:
-    """The value if it is a JSON array, else an empty list."""
-    return value if isinstance(value, list) else []
-
-
-def number(value: Any) -> float | None:
-    """A finite JSON number as float, else None (booleans are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if value == value and abs(value) != float("inf") else None
 
 
 def color_for(index: int) -> str:

@@ -7,10 +7,9 @@ from typing import Any
 
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from console import ids
 from console.api import Reply, worker_api
 from console.components import banner
-
-TOKEN_FORGET = "token-forget"
 
 
 def header(pages: Iterable[Mapping[str, Any]]) -> html.Header:
@@ -22,15 +21,15 @@ def header(pages: Iterable[Mapping[str, Any]]) -> html.Header:
     token = html.Div(
         [
             dcc.Input(
-                id="token-input",
+                id=ids.TOKEN_INPUT,
                 type="password",
                 placeholder="admin token",
                 autoComplete="off",
                 n_submit=0,
             ),
-            html.Button("save token", id="token-save", n_clicks=0),
-            html.Button("forget token", id=TOKEN_FORGET, n_clicks=0),
-            html.Span(id="token-status", style={"marginLeft": "0.5em", "color": "#666"}),
+            html.Button("save token", id=ids.TOKEN_SAVE, n_clicks=0),
+            html.Button("forget token", id=ids.TOKEN_FORGET, n_clicks=0),
+            html.Span(id=ids.TOKEN_STATUS, style={"marginLeft": "0.5em", "color": "#666"}),
         ],
         style={"float": "right"},
     )
@@ -42,7 +41,7 @@ def header(pages: Iterable[Mapping[str, Any]]) -> html.Header:
 
 def token_update(trigger: Any, typed: str | None) -> tuple[Any, str]:
     """The new stored token (or no_update) and the cleared input: a token is never shown back."""
-    if trigger == TOKEN_FORGET:
+    if trigger == ids.TOKEN_FORGET:
         return None, ""
     token = (typed or "").strip()
     return (token or no_update), ""
@@ -64,12 +63,12 @@ def worker_banner(health: Reply) -> html.Div | None:
 
 
 @callback(
-    Output("admin-token", "data"),
-    Output("token-input", "value"),
-    Input("token-save", "n_clicks"),
-    Input("token-input", "n_submit"),
-    Input(TOKEN_FORGET, "n_clicks"),
-    State("token-input", "value"),
+    Output(ids.ADMIN_TOKEN, "data"),
+    Output(ids.TOKEN_INPUT, "value"),
+    Input(ids.TOKEN_SAVE, "n_clicks"),
+    Input(ids.TOKEN_INPUT, "n_submit"),
+    Input(ids.TOKEN_FORGET, "n_clicks"),
+    State(ids.TOKEN_INPUT, "value"),
     prevent_initial_call=True,
 )
 def save_token(_saved: int, _submitted: int, _forgot: int, typed: str | None) -> tuple[Any, str]:
@@ -78,16 +77,16 @@ def save_token(_saved: int, _submitted: int, _forgot: int, typed: str | None) ->
 
 
 @callback(
-    Output("token-status", "children"),
-    Input("admin-token", "modified_timestamp"),
-    State("admin-token", "data"),
+    Output(ids.TOKEN_STATUS, "children"),
+    Input(ids.ADMIN_TOKEN, "modified_timestamp"),
+    State(ids.ADMIN_TOKEN, "data"),
 )
 def show_token_status(_modified: int | None, token: str | None) -> str:
     """Show whether a token is set, never the token."""
     return token_status(token)
 
 
-@callback(Output("worker-banner", "children"), Input("refresh", "n_intervals"))
+@callback(Output(ids.WORKER_BANNER, "children"), Input(ids.REFRESH, "n_intervals"))
 def check_worker(_: int | None) -> html.Div | None:
     """Poll ``/health`` on every refresh tick and show a banner while something is wrong."""
     return worker_banner(worker_api().health())

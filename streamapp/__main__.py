@@ -1,5 +1,5 @@
 """``python -m streamapp`` runs the ``rendezvous`` command."""
 
-from streamapp.cli import main
+from streamapp.cli.main import main
 
 main()

@@ -9,22 +9,21 @@ import logging
 
 import faust
 
-from streamapp import recovery_order
-from streamapp.mailbox import Mailbox
-from streamapp.registry import ControlChange, RegistryDoc
+from streamapp.core.records import ControlChange, Mailbox, RegistryDoc
+from streamapp.kafka_admin import ensure_topics
 from streamapp.settings import Settings, get_settings
-from streamapp.topics import ensure_topics
+from streamapp.worker import recovery_patch as recovery_order
 
 #: Modules that define the worker's agents, tasks and views; the worker imports them at start.
 WORKER_MODULES = [
-    "streamapp.agents",
-    "streamapp.control_agent",
-    "streamapp.timers",
-    "streamapp.views",
-    "streamapp.mailbox_view",
-    "streamapp.scoreproxy",
-    "streamapp.stats_agent",
-    "streamapp.stats_views",
+    "streamapp.worker.agents",
+    "streamapp.worker.control_agent",
+    "streamapp.worker.timers",
+    "streamapp.web.registry_views",
+    "streamapp.web.inspector",
+    "streamapp.web.score_proxy",
+    "streamapp.stats.agent",
+    "streamapp.web.stats_views",
 ]
 
 

@@ -6,10 +6,13 @@ import json
 import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from streamapp.core.admission import Limits
 
 
 class ModelSeed(BaseModel):
@@ -98,6 +101,19 @@ class Settings(BaseSettings):
     def worker_id(self) -> str:
         """This worker's name among its peers (its REST port on its host)."""
         return f"{socket.gethostname()}-{self.web_port}".lower()
+
+    @property
+    def limits(self) -> Limits:
+        """The bounds on what a request may ask for in this deployment."""
+        from streamapp.core.admission import Limits  # the core's Records need Faust: load late
+
+        return Limits(
+            max_payload_bytes=self.max_payload_bytes,
+            min_deadline_ms=self.min_deadline_ms,
+            max_deadline_ms=self.max_deadline_ms,
+            default_deadline_ms=self.default_deadline_ms,
+            default_return_topic=self.topic("answers"),
+        )
 
     @property
     def broker_data_dir(self) -> Path:

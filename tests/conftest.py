@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +24,7 @@ def kafka_bootstrap() -> Iterator[str]:
     if given:
         yield given
         return
-    from streamapp import devkafka
+    from streamapp.dev import kafka as devkafka
     from streamapp.settings import Settings
 
     root = Path(tempfile.mkdtemp(prefix="rendezvous-test-kafka-"))

@@ -7,21 +7,23 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, dcc, html, no_update
 
+from console import ids
 from console.api import worker_api
 from console.components import page_problem, since_ms, window_picker
 from console.figures import agreement_heatmap, empty_figure, qq_plot
 
-dash.register_page(__name__, path="/agreement", name="Agreement", order=3)
+# dash ships register_page without annotations, so strict mypy sees an untyped call
+dash.register_page(__name__, path="/agreement", name="Agreement", order=3)  # type: ignore[no-untyped-call]
 
 layout = html.Div(
     [
         html.H2("Agreement"),
-        window_picker("agreement-window"),
-        html.Div(id="agreement-message"),
+        window_picker(ids.AGREEMENT_WINDOW),
+        html.Div(id=ids.AGREEMENT_MESSAGE),
         html.Div(
             [
-                dcc.Graph(id="agreement-heatmap", figure=empty_figure("Agreement (same label)")),
-                dcc.Graph(id="agreement-qq", figure=empty_figure("Score Q-Q")),
+                dcc.Graph(id=ids.AGREEMENT_HEATMAP, figure=empty_figure("Agreement (same label)")),
+                dcc.Graph(id=ids.AGREEMENT_QQ, figure=empty_figure("Score Q-Q")),
             ],
             style={"display": "grid", "gridTemplateColumns": "1fr 1fr", "gap": "1em"},
         ),
@@ -30,11 +32,11 @@ layout = html.Div(
 
 
 @callback(
-    Output("agreement-heatmap", "figure"),
-    Output("agreement-qq", "figure"),
-    Output("agreement-message", "children"),
-    Input("refresh", "n_intervals"),
-    Input("agreement-window", "value"),
+    Output(ids.AGREEMENT_HEATMAP, "figure"),
+    Output(ids.AGREEMENT_QQ, "figure"),
+    Output(ids.AGREEMENT_MESSAGE, "children"),
+    Input(ids.REFRESH, "n_intervals"),
+    Input(ids.AGREEMENT_WINDOW, "value"),
 )
 def refresh_agreement(_: int | None, minutes: int | None) -> tuple[Any, ...]:
     """Read the window's agreement matrix and Q-Q quantiles."""

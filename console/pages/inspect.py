@@ -7,11 +7,13 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
+from console import ids
 from console.api import worker_api
 from console.figures import empty_figure
-from console.panels.inspect import inspect_values
+from console.presenters.inspect import inspect_values
 
-dash.register_page(__name__, path="/inspect", name="Inspect a request", order=4)
+# dash ships register_page without annotations, so strict mypy sees an untyped call
+dash.register_page(__name__, path="/inspect", name="Inspect a request", order=4)  # type: ignore[no-untyped-call]
 
 
 def layout(request_id: str | None = None, **_: Any) -> html.Div:
@@ -19,34 +21,36 @@ def layout(request_id: str | None = None, **_: Any) -> html.Div:
     return html.Div(
         [
             html.H2("Inspect a request"),
-            dcc.Store(id="inspect-selected", data=request_id),
+            dcc.Store(id=ids.INSPECT_SELECTED, data=request_id),
             html.Div(
                 [
                     dcc.Input(
-                        id="inspect-request-id",
+                        id=ids.INSPECT_REQUEST_ID,
                         type="text",
                         value=request_id or "",
                         placeholder="request id",
                         n_submit=0,
                         style={"width": "24em"},
                     ),
-                    html.Button("inspect", id="inspect-submit", n_clicks=0),
+                    html.Button("inspect", id=ids.INSPECT_SUBMIT, n_clicks=0),
                 ]
             ),
-            html.Div(id="inspect-message"),
-            html.Div(id="inspect-summary"),
-            dcc.Graph(id="inspect-timeline", figure=empty_figure("Request", "enter a request id")),
+            html.Div(id=ids.INSPECT_MESSAGE),
+            html.Div(id=ids.INSPECT_SUMMARY),
+            dcc.Graph(
+                id=ids.INSPECT_TIMELINE, figure=empty_figure("Request", "enter a request id")
+            ),
             html.H3("Scores"),
-            html.Div(id="inspect-scores"),
+            html.Div(id=ids.INSPECT_SCORES),
         ]
     )
 
 
 @callback(
-    Output("inspect-selected", "data"),
-    Input("inspect-submit", "n_clicks"),
-    Input("inspect-request-id", "n_submit"),
-    State("inspect-request-id", "value"),
+    Output(ids.INSPECT_SELECTED, "data"),
+    Input(ids.INSPECT_SUBMIT, "n_clicks"),
+    Input(ids.INSPECT_REQUEST_ID, "n_submit"),
+    State(ids.INSPECT_REQUEST_ID, "value"),
     prevent_initial_call=True,
 )
 def select_request(_clicked: int, _submitted: int, typed: str | None) -> str:
@@ -56,14 +60,14 @@ def select_request(_clicked: int, _submitted: int, typed: str | None) -> str:
 
 @callback(
     output={
-        "message": Output("inspect-message", "children"),
-        "summary": Output("inspect-summary", "children"),
-        "scores": Output("inspect-scores", "children"),
-        "figure": Output("inspect-timeline", "figure"),
+        "message": Output(ids.INSPECT_MESSAGE, "children"),
+        "summary": Output(ids.INSPECT_SUMMARY, "children"),
+        "scores": Output(ids.INSPECT_SCORES, "children"),
+        "figure": Output(ids.INSPECT_TIMELINE, "figure"),
     },
     inputs={
-        "request_id": Input("inspect-selected", "data"),
-        "tick": Input("refresh", "n_intervals"),
+        "request_id": Input(ids.INSPECT_SELECTED, "data"),
+        "tick": Input(ids.REFRESH, "n_intervals"),
     },
 )
 def show_request(request_id: str | None, tick: int | None) -> dict[str, Any]:

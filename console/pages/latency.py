@@ -7,11 +7,13 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, dcc, html, no_update
 
+from console import ids
 from console.api import worker_api
 from console.components import page_problem, since_ms, window_picker
 from console.figures import empty_figure, latency_distribution, quantile_curves
 
-dash.register_page(__name__, path="/latency", name="Latency", order=2)
+# dash ships register_page without annotations, so strict mypy sees an untyped call
+dash.register_page(__name__, path="/latency", name="Latency", order=2)  # type: ignore[no-untyped-call]
 
 METRICS = [
     {"label": "evaluation time", "value": "eval_ms"},
@@ -23,25 +25,27 @@ layout = html.Div(
         html.H2("Latency"),
         html.Div(
             [
-                window_picker("latency-window"),
-                dcc.RadioItems(id="latency-metric", options=METRICS, value="eval_ms", inline=True),
+                window_picker(ids.LATENCY_WINDOW),
+                dcc.RadioItems(
+                    id=ids.LATENCY_METRIC, options=METRICS, value="eval_ms", inline=True
+                ),
             ],
             style={"display": "flex", "gap": "2em", "alignItems": "center"},
         ),
-        html.Div(id="latency-message"),
-        dcc.Graph(id="latency-quantiles", figure=empty_figure("Evaluation latency")),
-        dcc.Graph(id="latency-distribution", figure=empty_figure("Evaluation time distribution")),
+        html.Div(id=ids.LATENCY_MESSAGE),
+        dcc.Graph(id=ids.LATENCY_QUANTILES, figure=empty_figure("Evaluation latency")),
+        dcc.Graph(id=ids.LATENCY_DISTRIBUTION, figure=empty_figure("Evaluation time distribution")),
     ]
 )
 
 
 @callback(
-    Output("latency-quantiles", "figure"),
-    Output("latency-distribution", "figure"),
-    Output("latency-message", "children"),
-    Input("refresh", "n_intervals"),
-    Input("latency-window", "value"),
-    Input("latency-metric", "value"),
+    Output(ids.LATENCY_QUANTILES, "figure"),
+    Output(ids.LATENCY_DISTRIBUTION, "figure"),
+    Output(ids.LATENCY_MESSAGE, "children"),
+    Input(ids.REFRESH, "n_intervals"),
+    Input(ids.LATENCY_WINDOW, "value"),
+    Input(ids.LATENCY_METRIC, "value"),
 )
 def refresh_latency(_: int | None, minutes: int | None, metric: str | None) -> tuple[Any, ...]:
     """Read the window's per-minute buckets; keep the last figures while the worker is away."""

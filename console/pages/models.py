@@ -7,9 +7,10 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from console import ids
 from console.api import worker_api
 from console.components import banner
-from console.panels.models import (
+from console.presenters.models import (
     HISTORY_LIMIT,
     apply_change,
     change_feedback,
@@ -18,29 +19,30 @@ from console.panels.models import (
     requested_change,
 )
 
-dash.register_page(__name__, path="/models", name="Models", order=1)
+# dash ships register_page without annotations, so strict mypy sees an untyped call
+dash.register_page(__name__, path="/models", name="Models", order=1)  # type: ignore[no-untyped-call]
 
 layout = html.Div(
     [
         html.H2("Models"),
-        dcc.Store(id="models-data"),
-        dcc.Store(id="models-names"),
-        dcc.Store(id="models-changed", data=0),
-        html.Div(id="models-message"),
-        html.Div(id="models-feedback"),
-        html.Div(html.P("loading..."), id="models-table"),
+        dcc.Store(id=ids.MODELS_DATA),
+        dcc.Store(id=ids.MODELS_NAMES),
+        dcc.Store(id=ids.MODELS_CHANGED, data=0),
+        html.Div(id=ids.MODELS_MESSAGE),
+        html.Div(id=ids.MODELS_FEEDBACK),
+        html.Div(html.P("loading..."), id=ids.MODELS_TABLE),
         html.H3(f"Control history (last {HISTORY_LIMIT} changes)"),
-        html.Div(id="models-history"),
+        html.Div(id=ids.MODELS_HISTORY),
     ]
 )
 
 
 @callback(
-    Output("models-data", "data"),
-    Output("models-history", "children"),
-    Output("models-message", "children"),
-    Input("refresh", "n_intervals"),
-    Input("models-changed", "data"),
+    Output(ids.MODELS_DATA, "data"),
+    Output(ids.MODELS_HISTORY, "children"),
+    Output(ids.MODELS_MESSAGE, "children"),
+    Input(ids.REFRESH, "n_intervals"),
+    Input(ids.MODELS_CHANGED, "data"),
 )
 def refresh_models(_tick: int | None, _changed: int | None) -> tuple[Any, Any, list[Any]]:
     """Read the registry, the stats and the history on every tick and after each change."""
@@ -49,11 +51,11 @@ def refresh_models(_tick: int | None, _changed: int | None) -> tuple[Any, Any, l
 
 
 @callback(
-    Output("models-table", "children"),
-    Output("models-names", "data"),
-    Output({"type": "model-cell", "model": ALL, "field": ALL}, "children"),
-    Input("models-data", "data"),
-    State("models-names", "data"),
+    Output(ids.MODELS_TABLE, "children"),
+    Output(ids.MODELS_NAMES, "data"),
+    Output(ids.model_cell(ALL, ALL), "children"),
+    Input(ids.MODELS_DATA, "data"),
+    State(ids.MODELS_NAMES, "data"),
 )
 def show_models(rows: list[dict[str, Any]] | None, shown: list[str] | None) -> tuple[Any, ...]:
     """Rebuild the table when models come or go, else update its cells in place."""
@@ -62,15 +64,15 @@ def show_models(rows: list[dict[str, Any]] | None, shown: list[str] | None) -> t
 
 
 @callback(
-    Output("models-feedback", "children"),
-    Output("models-changed", "data"),
-    Input({"type": "model-action", "model": ALL, "action": ALL}, "n_clicks"),
-    Input({"type": "model-priority-apply", "model": ALL}, "n_clicks"),
-    Input({"type": "model-backstop", "model": ALL}, "n_clicks"),
-    State({"type": "model-priority", "model": ALL}, "value"),
-    State("admin-token", "data"),
-    State("models-data", "data"),
-    State("models-changed", "data"),
+    Output(ids.MODELS_FEEDBACK, "children"),
+    Output(ids.MODELS_CHANGED, "data"),
+    Input(ids.model_action(ALL, ALL), "n_clicks"),
+    Input(ids.model_priority_apply(ALL), "n_clicks"),
+    Input(ids.model_backstop(ALL), "n_clicks"),
+    State(ids.model_priority(ALL), "value"),
+    State(ids.ADMIN_TOKEN, "data"),
+    State(ids.MODELS_DATA, "data"),
+    State(ids.MODELS_CHANGED, "data"),
     prevent_initial_call=True,
 )
 def change_model(

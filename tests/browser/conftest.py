@@ -20,8 +20,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streamapp.demo import DemoTraffic
-from tests.conftest import REPO, free_port
+from streamapp.dev.demo import DemoTraffic
+from tests.conftest import REPO
+from tests.helpers import free_port
 from tests.integration.harness import System, request_body
 
 CHROMIUM = "/usr/bin/chromium"

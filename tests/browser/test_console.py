@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import screenshot
+from tests.helpers import eventually_sync
 from tests.integration.harness import ADMIN_TOKEN
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 30_000
 
 
-def eventually(check: Callable[[], bool], *, timeout_s: float, what: str) -> None:
-    """Poll a condition (bounded)."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s:g}s: {what}")
-        time.sleep(0.1)
-
-
 def wins_from_now_on(stack: dict, model: str, *, after: float, count: int = 15) -> None:
     """The next ``count`` answers to requests sent after ``after`` are all won by ``model``."""
     traffic = stack["traffic"]
-    eventually(
+    eventually_sync(
         lambda: len(traffic.winners_since(after)) >= count,
         timeout_s=60,
         what=f"{count} answers after the change",
@@ -80,7 +71,7 @@ def test_changing_a_priority_in_the_console_changes_the_winner(stack: dict, page
 def test_undeploying_the_current_winner_makes_it_stop_winning(stack: dict, page: Any) -> None:
     save_token(page, stack["console"])
     since = time.time() - 5
-    eventually(
+    eventually_sync(
         lambda: bool(stack["traffic"].winners_since(since)), timeout_s=30, what="a recent answer"
     )
     winner = stack["traffic"].winners_since(since)[-1]
@@ -88,7 +79,7 @@ def test_undeploying_the_current_winner_makes_it_stop_winning(stack: dict, page:
     feedback_says(page, winner)
     undeployed_at = time.time()
     traffic = stack["traffic"]
-    eventually(
+    eventually_sync(
         lambda: len(traffic.winners_since(undeployed_at)) >= 15,
         timeout_s=60,
         what="answers after undeploy",
@@ -109,7 +100,7 @@ def test_request_inspector_shows_a_real_requests_timeline(stack: dict, page: Any
                 return request_id, answer
         return None
 
-    eventually(
+    eventually_sync(
         lambda: answered_with_both_scores() is not None,
         timeout_s=30,
         what="an answer with scorecard's and rules' scores before it",

@@ -25,8 +25,8 @@ class Sent:
 @pytest.fixture()
 def worker(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
     """The app in test mode with every outgoing message captured instead of produced."""
-    from streamapp import runtime
     from streamapp.app import app, mailboxes
+    from streamapp.worker import deadlines, outbox, state
 
     app.finalize()
     app.flow_control.resume()
@@ -38,10 +38,10 @@ def worker(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
     async def every_topic_exists(name: str) -> bool:
         return not name.startswith("missing")
 
-    monkeypatch.setattr(runtime, "emit", capture)
-    monkeypatch.setattr(runtime.topic_directory, "exists", every_topic_exists)
+    monkeypatch.setattr(outbox, "emit", capture)
+    monkeypatch.setattr(state.topic_directory, "exists", every_topic_exists)
     mailboxes.data.clear()
-    runtime._decided.clear()
+    deadlines._decided.clear()
     yield sent
     mailboxes.data.clear()
-    runtime._decided.clear()
+    deadlines._decided.clear()

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from streamapp import agents, runtime
 from streamapp.app import mailboxes, settings
-from streamapp.clock import now_ms
-from streamapp.codec import decode
-from streamapp.records import Answer, DeadLetter
-from streamapp.topics import TopicLookupError
+from streamapp.core.codec import decode
+from streamapp.core.records import Answer, DeadLetter
+from streamapp.kafka_admin import TopicLookupError
+from streamapp.worker import agents, deadlines, state
+from streamapp.worker.clock import now_ms
 from tests.functional.conftest import Sent
 
 ANSWERS = settings.topic("answers")
@@ -143,7 +143,7 @@ async def test_a_failed_topic_lookup_still_answers_with_the_reason(
     async def broker_cannot_list_topics(name: str) -> bool:
         raise TopicLookupError("cannot list topics: KafkaConnectionError()")
 
-    monkeypatch.setattr(runtime.topic_directory, "exists", broker_cannot_list_topics)
+    monkeypatch.setattr(state.topic_directory, "exists", broker_cannot_list_topics)
     async with agents.collect_requests.test_context() as requests:
         await requests.put(request("r8b", return_topic="client-topic"), key=b"r8b")
     [answer] = answers(worker)
@@ -212,7 +212,7 @@ async def test_clock_answers_at_the_deadline_and_the_tick_closes_the_mailbox(
     deadline = await _open_with_backstop_result("c1")
     while now_ms() < deadline:
         time.sleep(0.001)
-    await runtime.fire("c1", 0, deadline)
+    await deadlines.fire("c1", 0, deadline)
     [answer] = answers(worker)
     assert (answer.model, answer.rule) == ("rules", "backstop")
     assert mailboxes["c1"].answer is None, "the clock must not write the table"
@@ -230,7 +230,7 @@ async def test_score_racing_the_clocks_tick_is_late_and_sends_nothing(worker: Se
     deadline = await _open_with_backstop_result("c2")
     while now_ms() < deadline:
         time.sleep(0.001)
-    await runtime.fire("c2", 0, deadline)
+    await deadlines.fire("c2", 0, deadline)
     async with agents.collect_scores.test_context() as scores:
         await scores.put(
             score("c2", "scorecard", result={"label": "malignant"}), key=b"c2", partition=0
@@ -243,6 +243,6 @@ async def test_score_racing_the_clocks_tick_is_late_and_sends_nothing(worker: Se
 async def test_clock_before_the_deadline_sends_nothing_and_waits(worker: Sent) -> None:
     # A budget no machine overruns while the score is filed.
     deadline = await _open_with_backstop_result("c3", budget_ms=60_000)
-    await runtime.fire("c3", 0, deadline - 1000)
+    await deadlines.fire("c3", 0, deadline - 1000)
     assert answers(worker) == []
-    assert runtime.pending_decision("c3") is None
+    assert deadlines.pending_decision("c3") is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiokafka.errors import KafkaConnectionError
 
-from streamapp import runtime, timers
+from streamapp.worker import state, timers
 
 
 async def test_the_first_record_is_checked_against_the_committed_offset(
@@ -16,8 +16,8 @@ async def test_the_first_record_is_checked_against_the_committed_offset(
 
     monkeypatch.setattr(timers, "committed_offsets", committed)
     await timers.watch_request_offsets_from_commits({0})
-    assert runtime.request_offsets.see(0, 7) == (5, 6)
-    assert runtime.request_offsets.see(1, 100) is None, "partition 1 is not this worker's"
+    assert state.request_offsets.see(0, 7) == (5, 6)
+    assert state.request_offsets.see(1, 100) is None, "partition 1 is not this worker's"
 
 
 async def test_a_broker_that_cannot_say_leaves_no_baseline_and_recovery_goes_on(
@@ -28,4 +28,4 @@ async def test_a_broker_that_cannot_say_leaves_no_baseline_and_recovery_goes_on(
 
     monkeypatch.setattr(timers, "committed_offsets", unreachable)
     await timers.watch_request_offsets_from_commits({0})
-    assert runtime.request_offsets.see(0, 100) is None
+    assert state.request_offsets.see(0, 100) is None

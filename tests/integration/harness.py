@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -58,14 +57,14 @@ class System:
         return self._spawn(name, list(args), env)
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = self.log_path(name).open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamapp", *args],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+        with self.log_path(name).open("ab") as log:  # the child keeps its own descriptor
+            process = subprocess.Popen(
+                [sys.executable, "-m", "streamapp", *args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         self.processes[name] = process
         return process
 
@@ -252,11 +251,6 @@ class Client:
             return records
         finally:
             await consumer.stop()
-
-
-def answer_counts(records: list[tuple[str, dict[str, Any], float]]) -> Counter[str]:
-    """How many answers each request id got on the wire."""
-    return Counter(value["request_id"] for _, value, _ in records)
 
 
 def run(coro: Any) -> Any:

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import answered, first_answers
 from tests.integration.harness import ADMIN_TOKEN, Client, System, request_body
-from tests.integration.test_data_path import answered, first_answers
 
 pytestmark = pytest.mark.integration
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "byo-model"

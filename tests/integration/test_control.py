@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +11,8 @@ import httpx
 import pytest
 from aiokafka.partitioner import murmur2
 
-from tests.integration.harness import ADMIN_TOKEN, Client, System, answer_counts, request_body
-from tests.integration.test_data_path import answered, first_answers
+from tests.helpers import answer_counts, answered, eventually, first_answers, free_port
+from tests.integration.harness import ADMIN_TOKEN, Client, System, request_body
 
 pytestmark = pytest.mark.integration
 
@@ -31,29 +29,12 @@ async def call(
         return await http.request(method, url, json=body, headers=headers, **kw)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float, what: str) -> float:
-    """Poll ``check`` until it holds; return the seconds it took, or fail after ``timeout_s``."""
-    start = time.monotonic()
-    while not await check():
-        if time.monotonic() - start > timeout_s:
-            raise AssertionError(f"not within {timeout_s:g}s: {what}")
-        await asyncio.sleep(0.02)
-    return time.monotonic() - start
-
-
 async def status_is(url: str, code: int) -> bool:
     """Whether a GET answers with ``code`` (a refused connection is not)."""
     try:
         return (await call("GET", url)).status_code == code
     except httpx.HTTPError:
         return False
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

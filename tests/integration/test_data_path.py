@@ -9,32 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.integration.harness import Client, System, answer_counts, request_body
+from tests.helpers import answer_counts, answered, first_answers
+from tests.integration.harness import Client, System, request_body
 
 pytestmark = pytest.mark.integration
-
-
-def answered(ids: set[str]):
-    """A condition for Client.read: every id has at least one answer."""
-
-    def check(records: list[tuple[str, dict[str, Any], float]]) -> bool:
-        return ids <= {value["request_id"] for _, value, _ in records}
-
-    return check
 
 
 def on_time(answer: dict[str, Any]) -> bool:
     """Answered within 500 ms of its deadline, or of its opening when the worker saw the request
     only after the deadline (on a slow machine a just-started worker can)."""
     return answer["answered_at"] - max(answer["deadline_at"], answer["opened_at"]) < 500
-
-
-def first_answers(records: list[tuple[str, dict[str, Any], float]]) -> dict[str, dict[str, Any]]:
-    """What a reader keeping the first answer per request id sees."""
-    kept: dict[str, dict[str, Any]] = {}
-    for _, value, _ in records:
-        kept.setdefault(value["request_id"], value)
-    return kept
 
 
 async def test_500_raw_json_requests_get_exactly_one_answer_each_on_their_return_topics(

@@ -18,7 +18,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
-from streamapp.archive import (
+from streamapp.archive.format import (
     SEGMENT_GLOB,
     ArchivedRequest,
     ArchiveError,
@@ -27,8 +27,8 @@ from streamapp.archive import (
     read_archive,
     segment_order,
 )
-from tests.integration.harness import Client, System, answer_counts, request_body
-from tests.integration.test_data_path import answered
+from tests.helpers import answer_counts, answered
+from tests.integration.harness import Client, System, request_body
 
 pytestmark = pytest.mark.integration
 

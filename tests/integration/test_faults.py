@@ -8,10 +8,9 @@ import time
 import httpx
 import pytest
 
-from streamapp.faults import CRASH_EXIT_CODE
+from streamapp.processes.faults import CRASH_EXIT_CODE
+from tests.helpers import answered, eventually, first_answers
 from tests.integration.harness import Client, System, request_body
-from tests.integration.test_control import eventually
-from tests.integration.test_data_path import answered, first_answers
 
 pytestmark = pytest.mark.integration
 

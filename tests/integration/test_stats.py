@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
+from tests.helpers import answered
 from tests.integration.harness import Client, System, request_body
-from tests.integration.test_data_path import answered
 
 pytestmark = pytest.mark.integration
 

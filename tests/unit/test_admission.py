@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamapp.admission import Limits, deadline_at, refusal, return_address
-from streamapp.records import Request
+from streamapp.core.admission import Limits, deadline_at, refusal, return_address
+from streamapp.core.records import Request
 from streamapp.settings import Settings
 
 LIMITS = Limits(
@@ -81,7 +81,7 @@ def test_request_without_deadline_gets_the_default_budget() -> None:
 
 
 def test_limits_from_settings_return_to_the_prefixed_answers_topic() -> None:
-    limits = Limits.from_settings(Settings(topic_prefix="shop", max_payload_bytes=512))
+    limits = Settings(topic_prefix="shop", max_payload_bytes=512).limits
     assert (limits.default_return_topic, limits.max_payload_bytes) == ("shop-answers", 512)
 
 

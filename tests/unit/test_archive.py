@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from models.scorecard import Scorecard
-from streamapp.archive import (
+from streamapp.archive.format import (
     ArchivedRequest,
     ArchiveError,
     find_segments,
@@ -26,10 +26,10 @@ from streamapp.archive import (
     should_rotate,
     to_line,
 )
-from streamapp.archive_cli import decoy, replay
-from streamapp.decoy import ArchiveWriter
-from streamapp.records import Request
-from streamapp.replay import compare, due_in, replayed_score
+from streamapp.archive.replay import compare, due_in, replayed_score
+from streamapp.archive.writer import ArchiveWriter
+from streamapp.cli.archive import decoy, replay
+from streamapp.core.records import Request
 
 
 def archived(

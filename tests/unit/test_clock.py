@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from streamapp.clock import DeadlineClock, now_ms
+from streamapp.worker.clock import DeadlineClock, now_ms
 
 
 @dataclass

@@ -8,9 +8,18 @@ from typing import Any
 import faust
 import pytest
 
-from streamapp.codec import DecodeError, decode, encode, validate
-from streamapp.mailbox import Arrival, Mailbox
-from streamapp.records import Answer, Candidate, Control, DeadLetter, Request, Score, Tick
+from streamapp.core.codec import DecodeError, decode, encode, validate
+from streamapp.core.records import (
+    Answer,
+    Arrival,
+    Candidate,
+    Control,
+    DeadLetter,
+    Mailbox,
+    Request,
+    Score,
+    Tick,
+)
 
 CANDIDATES = [
     Candidate(model="scorecard", model_version="scorecard-1", ok=True, arrived_ms=1_005),

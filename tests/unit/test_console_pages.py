@@ -15,8 +15,8 @@ from dash import no_update
 from console.api import Reply, WorkerAPI
 from console.app import create_console
 from console.header import token_status, token_update, worker_banner
-from console.panels.inspect import inspect_values
-from console.panels.models import (
+from console.presenters.inspect import inspect_values
+from console.presenters.models import (
     apply_change,
     change_feedback,
     load_models,
@@ -24,7 +24,7 @@ from console.panels.models import (
     render_models,
     requested_change,
 )
-from console.panels.overview import overview_values
+from console.presenters.overview import overview_values
 from console.settings import ConsoleSettings
 
 Handler = Callable[[httpx.Request], httpx.Response]

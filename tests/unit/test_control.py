@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from streamapp.control import ControlError, UnknownModel, apply_command
-from streamapp.records import Control
-from streamapp.registry import RegistryDoc, registry_from_doc, seed_doc
+from streamapp.core.control import ControlError, UnknownModel, apply_command
+from streamapp.core.records import Control, RegistryDoc
+from streamapp.core.registry import registry_from_doc, seed_doc
 from streamapp.settings import Settings
 
 NOW = 1_800_000_000.0
@@ -14,7 +14,7 @@ NOW = 1_800_000_000.0
 
 @pytest.fixture()
 def seed() -> RegistryDoc:
-    return seed_doc(Settings(models={"fast": {"priority": 10}, "rules": {"backstop": True}}))
+    return seed_doc(Settings(models={"fast": {"priority": 10}, "rules": {"backstop": True}}).models)
 
 
 def test_every_model_change_bumps_the_version_and_records_before_and_after(seed) -> None:
@@ -126,7 +126,7 @@ def test_the_canary_announces_itself_and_can_never_go_live(seed) -> None:
 
 
 def test_a_canary_seeded_live_is_put_back_to_shadow_as_a_recorded_change() -> None:
-    doc = seed_doc(Settings(models={"canary": {"state": "live", "priority": 5}}))
+    doc = seed_doc(Settings(models={"canary": {"state": "live", "priority": 5}}).models)
     applied = apply_command(
         doc, Control(command="announce", model="canary", value={"role": "canary"}), now=NOW
     )

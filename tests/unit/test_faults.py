@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from streamapp.faults import Fault, FaultPlan, FaultyModel, InjectedError, Latency
+from streamapp.processes.faults import Fault, FaultPlan, FaultyModel, InjectedError, Latency
 
 
 class Echo:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from streamapp.mailbox import Mailbox, Step, Timing, is_open, on_request, on_score, on_tick, reject
-from streamapp.policy import ModelRule, Registry
-from streamapp.records import Answer, Candidate, Request, Score
+from streamapp.core.mailbox import Step, Timing, is_open, on_request, on_score, on_tick, reject
+from streamapp.core.policy import ModelRule, Registry
+from streamapp.core.records import Answer, Candidate, Mailbox, Request, Score
 
 T0 = 1_700_000_000_000
 DEADLINE = T0 + 200

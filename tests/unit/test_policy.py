@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from streamapp.policy import Choice, ModelRule, Offer, Registry, ScheduleStep, choose, next_wakeup
+from streamapp.core.policy import (
+    Choice,
+    ModelRule,
+    Offer,
+    Registry,
+    ScheduleStep,
+    choose,
+    next_wakeup,
+)
 
 OPENED = 1_700_000_000_000
 DEADLINE = OPENED + 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from streamapp.policy import ModelRule, Offer, Registry, choose, draw, weighted_pick
+from streamapp.core.policy import ModelRule, Offer, Registry, choose, draw, weighted_pick
 
 SPLIT = Registry(
     models={

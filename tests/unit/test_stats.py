@@ -5,20 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from streamapp.mailbox import Arrival, Mailbox
-from streamapp.policy import ModelRule, Registry
-from streamapp.records import Answer
-from streamapp.stats import (
-    Accumulator,
-    agree,
-    bucket_of,
-    decision,
-    late_score,
-    merged,
-    quantiles,
-    would_have_won,
-)
-from streamapp.stats_report import report
+from streamapp.core.policy import ModelRule, Registry
+from streamapp.core.records import Answer, Arrival, Mailbox
+from streamapp.stats.buckets import Accumulator, bucket_of, merged, quantiles
+from streamapp.stats.observations import agree, decision, late_score, would_have_won
+from streamapp.stats.report import report
 
 T0 = 1_800_000_000_000
 REGISTRY = Registry(

@@ -1,1 +1,0 @@
-"""What each page shows, as functions of worker replies (no Dash callbacks, no page registry)."""

@@ -1,0 +1,274 @@
+"""The ``rendezvous`` command: broker, worker, models and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+import click
+
+from streamapp.processes.lifecycle import run_until_signalled
+from streamapp.settings import get_settings
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Rendezvous: many models score every request; one official answer before the deadline.
+
+    Settings come from RENDEZVOUS_* environment variables (see the README).
+    """
+
+
+@main.group()
+def kafka() -> None:
+    """A real Apache Kafka (KRaft, 127.0.0.1 only) for development and tests, no Docker."""
+
+
+@kafka.command("start")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Broker data directory.")
+@click.option("--port", type=int, help="Client port (default RENDEZVOUS_KAFKA_PORT or 9092).")
+@click.option("--timeout", default=90.0, show_default=True, help="Seconds to wait for readiness.")
+def kafka_start(data_dir: str | None, port: int | None, timeout: float) -> None:
+    """Fetch the jars if needed, start the broker in the background, wait until it serves."""
+    if data_dir:
+        os.environ["RENDEZVOUS_KAFKA_DATA_DIR"] = data_dir
+    if port:
+        os.environ["RENDEZVOUS_KAFKA_PORT"] = str(port)
+    get_settings.cache_clear()
+    settings = get_settings()
+    from streamapp.dev import kafka as devkafka
+
+    try:
+        seconds = devkafka.start(settings, timeout_s=timeout)
+    except devkafka.BrokerError as error:
+        _fail(str(error))
+    paths = devkafka.BrokerPaths.from_settings(settings)
+    click.echo(
+        f"kafka ready on 127.0.0.1:{settings.kafka_port} after {seconds:.1f}s "
+        f"(pid {devkafka.running_pid(paths)}, data {paths.data}, log {paths.log})"
+    )
+
+
+@kafka.command("fetch")
+def kafka_fetch() -> None:
+    """Download the broker's jars from Maven Central into the cache (start does it too)."""
+    from streamapp.dev import kafka as devkafka
+
+    paths = devkafka.BrokerPaths.from_settings(get_settings())
+    try:
+        devkafka.fetch_jars(paths)
+    except devkafka.BrokerError as error:
+        _fail(str(error))
+    click.echo(f"kafka jars in {paths.libs}")
+
+
+@kafka.command("stop")
+def kafka_stop() -> None:
+    """Stop the development broker."""
+    from streamapp.dev import kafka as devkafka
+
+    stopped = devkafka.stop(get_settings())
+    click.echo("kafka stopped" if stopped else "kafka was not running")
+
+
+@kafka.command("status")
+def kafka_status() -> None:
+    """Say whether the development broker runs and accepts clients (exit 1 if not)."""
+    from streamapp.dev import kafka as devkafka
+
+    settings = get_settings()
+    paths = devkafka.BrokerPaths.from_settings(settings)
+    pid = devkafka.running_pid(paths)
+    if pid is None:
+        click.echo("kafka is not running")
+        sys.exit(1)
+    serving = asyncio.run(devkafka.accepts_clients(f"127.0.0.1:{settings.kafka_port}"))
+    rss = devkafka.resident_memory_kb(pid) or 0
+    click.echo(
+        f"kafka pid {pid} on 127.0.0.1:{settings.kafka_port}: "
+        f"{'accepting clients' if serving else 'NOT accepting clients'}, "
+        f"{rss / 1024:.0f} MiB resident, data {paths.data}"
+    )
+    sys.exit(0 if serving else 1)
+
+
+@main.command()
+def topics() -> None:
+    """Create the rendezvous topics (idempotent) and check their partition counts."""
+    from streamapp.kafka_admin import TopicLayoutError, ensure_topics, topic_specs
+
+    settings = get_settings()
+    try:
+        asyncio.run(ensure_topics(settings))
+    except TopicLayoutError as error:
+        _fail(str(error))
+    for spec in topic_specs(settings):
+        click.echo(f"{spec.name}: {spec.partitions} partitions")
+
+
+@main.command()
+@click.option("--web-port", type=int, help="Port of the REST API (default RENDEZVOUS_WEB_PORT).")
+@click.option(
+    "--loglevel",
+    type=click.Choice(["crit", "error", "warn", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+def worker(web_port: int | None, loglevel: str) -> None:
+    """Run a rendezvous worker (the same as ``faust -A streamapp.app worker``)."""
+    if web_port is not None:
+        os.environ["RENDEZVOUS_WEB_PORT"] = str(web_port)
+        get_settings.cache_clear()
+    from faust.cli.faust import cli as faust_cli
+
+    from streamapp.app import app
+
+    faust_cli.main(
+        args=["worker", "--loglevel", loglevel], obj=None, prog_name="rendezvous", app=app
+    )
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--list", "list_models", is_flag=True, help="List the registered models.")
+@click.option("--as", "alias", help="Report scores under this model name instead of NAME.")
+@click.option("--latency-ms", type=click.FloatRange(min=0), help="Fixed extra latency (ms).")
+@click.option(
+    "--latency",
+    "latency_spec",
+    help="Extra latency: fixed:MS | uniform:LO:HI | normal:MEAN:SD | "
+    "lognormal:MEDIAN:SIGMA (env RENDEZVOUS_FAULT_LATENCY).",
+)
+@click.option("--error-rate", type=click.FloatRange(0, 1), help="Share of requests that fail.")
+@click.option("--hang-rate", type=click.FloatRange(0, 1), help="Share of requests that hang.")
+@click.option("--crash-after", type=click.IntRange(min=1), help="Exit (code 70) after N requests.")
+@click.option("--fault-seed", type=int, help="Seed of the fault plan (env RENDEZVOUS_FAULT_SEED).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Requests scored at once.",
+)
+def model(
+    name: str | None,
+    list_models: bool,
+    alias: str | None,
+    latency_ms: float | None,
+    latency_spec: str | None,
+    error_rate: float | None,
+    hang_rate: float | None,
+    crash_after: int | None,
+    fault_seed: int | None,
+    concurrency: int,
+) -> None:
+    """Run model NAME (from the ``rendezvous.models`` entry points) against the requests topic.
+
+    Fault flags (or RENDEZVOUS_FAULT_* variables) make it slow, flaky, hang or crash, for
+    demos and tests.
+    """
+    from streamapp.processes.faults import FaultPlan, FaultyModel, Latency
+    from streamapp.processes.model import (
+        ModelProcess,
+        UnknownModelError,
+        available_models,
+        load_model,
+    )
+
+    if list_models:
+        for model_name, target in sorted(available_models().items()):
+            click.echo(f"{model_name}\t{target}")
+        return
+    if not name:
+        _fail("name a model, or use --list to see the registered ones")
+    assert name is not None
+    try:
+        plan = FaultPlan.from_env()
+        if latency_ms is not None:
+            plan.latency = Latency("fixed", latency_ms)
+        if latency_spec is not None:
+            plan.latency = Latency.parse(latency_spec)
+        plan = FaultPlan(
+            latency=plan.latency,
+            error_rate=plan.error_rate if error_rate is None else error_rate,
+            hang_rate=plan.hang_rate if hang_rate is None else hang_rate,
+            crash_after=plan.crash_after if crash_after is None else crash_after,
+            seed=plan.seed if fault_seed is None else fault_seed,
+        )
+        instance = load_model(name)
+    except (UnknownModelError, TypeError, ValueError, FileNotFoundError) as error:
+        _fail(str(error))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if plan.active:
+        instance = FaultyModel(instance, plan)
+        logging.getLogger(__name__).info("fault plan for %s: %s", alias or name, plan)
+    process = ModelProcess(alias or name, instance, get_settings(), concurrency=concurrency)
+
+    run_until_signalled(process)
+    click.echo(f"model {alias or name} stopped after scoring {process.scored} requests")
+
+
+@main.command()
+@click.option("--seed", default=42, show_default=True, help="Seed of the split and the models.")
+@click.option(
+    "--model",
+    "names",
+    multiple=True,
+    type=click.Choice(["linear", "forest", "mlp", "canary"]),
+    help="Train only these (repeatable; default all).",
+)
+@click.option("--retrain-canary", is_flag=True, help="Replace the frozen canary (rarely right).")
+def train(seed: int, names: tuple[str, ...], retrain_canary: bool) -> None:
+    """Train the example models on scikit-learn's bundled breast-cancer data (no download)."""
+    from models import artifacts
+    from models.dataset import split
+    from models.training import BUILDERS, rules_accuracy
+    from models.training import train as train_model
+
+    data = split(seed)
+    click.echo(
+        f"data: {len(data.y_train)} training rows, {len(data.y_test)} held out (seed {seed}); "
+        f"artifacts in {artifacts.models_root()}"
+    )
+    click.echo(f"{'model':<8} {'version':<22} {'held-out accuracy':>17} {'fit time':>9}")
+    click.echo(f"{'rules':<8} {'rules-1':<22} {rules_accuracy(data):>17.3f} {'(rule)':>9}")
+    for name in names or tuple(BUILDERS):
+        result = train_model(name, seed, retrain_canary=retrain_canary)
+        fit = "frozen" if result.frozen else f"{result.seconds:.2f}s"
+        click.echo(f"{name:<8} {result.version:<22} {result.accuracy:>17.3f} {fit:>9}")
+
+
+@main.command()
+def console() -> None:
+    """Serve the Dash console (RENDEZVOUS_CONSOLE_HOST/PORT/WORKER_URL)."""
+    from console.app import run
+
+    run()
+
+
+@main.command()
+@click.option("--rate", default=20.0, show_default=True, help="Demo requests per second.")
+@click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
+def demo(rate: float, duration: float | None) -> None:
+    """Start broker, worker, models and a steady stream of requests; Ctrl-C stops everything."""
+    from streamapp.dev.demo import run_demo
+
+    sys.exit(run_demo(get_settings(), rate=rate, duration_s=duration))
+
+
+def _register_archive_commands() -> None:
+    """``decoy`` and ``replay`` live in streamapp.cli.archive."""
+    from streamapp.cli.archive import decoy, replay
+
+    main.add_command(decoy)
+    main.add_command(replay)
+
+
+_register_archive_commands()

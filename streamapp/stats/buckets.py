@@ -1,0 +1,219 @@
+"""Per-minute buckets of statistics, as plain functions over plain values.
+
+A *bucket* is a plain dict per minute: counters plus mergeable DDSketch quantile sketches per
+model, folded from observations (``streamapp.stats.observations``).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ddsketch import DDSketch
+from ddsketch.pb import ddsketch_pb2
+from ddsketch.pb.proto import DDSketchProto
+
+from streamapp.core.policy import ModelRule
+from streamapp.stats.observations import agree
+
+BUCKET_MS = 60_000
+RELATIVE_ACCURACY = 0.01
+QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999}
+QQ_POINTS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
+SKETCHES = ("eval", "rtt", "values")
+
+
+def bucket_of(at_ms: int) -> int:
+    """The minute an instant belongs to (epoch ms of its start)."""
+    return at_ms - at_ms % BUCKET_MS
+
+
+class Accumulator:
+    """One minute's statistics being folded (sketches kept live, serialised on ``dump``)."""
+
+    def __init__(self, bucket: Mapping[str, Any] | None, minute: int) -> None:
+        bucket = bucket or {}
+        self.minute = minute
+        self.counts: dict[str, Any] = {
+            k: bucket.get(k, 0) for k in ("requests", "answers", "deadline_misses", "late_answers")
+        }
+        self.by_status: dict[str, int] = dict(bucket.get("by_status", {}))
+        self.by_rule: dict[str, int] = dict(bucket.get("by_rule", {}))
+        self.pairs: dict[str, list[int]] = {k: list(v) for k, v in bucket.get("pairs", {}).items()}
+        self.models: dict[str, dict[str, Any]] = {}
+        for name, stored in bucket.get("models", {}).items():
+            entry = {k: v for k, v in stored.items() if k not in SKETCHES}
+            entry.update({k: load_sketch(stored.get(k)) for k in SKETCHES})
+            self.models[name] = entry
+
+    def model(self, name: str) -> dict[str, Any]:
+        """The running entry of one model."""
+        if name not in self.models:
+            self.models[name] = {
+                "scores": 0,
+                "errors": 0,
+                "late": 0,
+                "wins": 0,
+                "wins_by_rule": {},
+                "would_have_won": 0,
+                "agree_official": [0, 0],
+                "agree_canary": [0, 0],
+                **{k: DDSketch(RELATIVE_ACCURACY) for k in SKETCHES},
+            }
+        return self.models[name]
+
+    def add(self, observation: Mapping[str, Any], canary: str | None) -> None:
+        """Fold one observation in."""
+        if observation["kind"] == "late":
+            entry = self.model(observation["model"])
+            entry["late"] += 1
+            entry["eval"].add(observation["eval_ms"])
+            entry["rtt"].add(float(observation["rtt_ms"]))
+            return
+        self.counts["requests"] += 1
+        self.counts["answers"] += 1
+        self.counts["deadline_misses"] += int(observation["deadline_missed"])
+        self.counts["late_answers"] += int(observation["late"])
+        _bump(self.by_status, observation["status"])
+        _bump(self.by_rule, observation["rule"])
+        scores = observation["scores"]
+        results = {s["model"]: s["result"] for s in scores if s["ok"]}
+        for score in scores:
+            entry = self.model(score["model"])
+            entry["scores"] += 1
+            entry["eval"].add(score["eval_ms"])
+            entry["rtt"].add(float(score["rtt_ms"]))
+            if not score["ok"]:
+                entry["errors"] += 1
+                continue
+            value = score["result"].get("score")
+            if isinstance(value, int | float):
+                entry["values"].add(float(value))
+            entry["would_have_won"] += int(score["would_have_won"])
+            _tally(entry["agree_official"], agree(score["result"], observation["result"]))
+            if canary and score["model"] != canary:
+                _tally(entry["agree_canary"], agree(score["result"], results.get(canary)))
+        if observation["winner"]:
+            winner = self.model(observation["winner"])
+            winner["wins"] += 1
+            _bump(winner["wins_by_rule"], observation["rule"])
+        names = sorted(results)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                _tally(self.pairs.setdefault(f"{a}|{b}", [0, 0]), agree(results[a], results[b]))
+
+    def dump(self) -> dict[str, Any]:
+        """The bucket as a plain JSON-ready dict."""
+        models = {}
+        for name, entry in self.models.items():
+            plain = {k: v for k, v in entry.items() if k not in SKETCHES}
+            plain.update({k: dump_sketch(entry[k]) for k in SKETCHES})
+            models[name] = plain
+        return {
+            "minute": self.minute,
+            **self.counts,
+            "by_status": self.by_status,
+            "by_rule": self.by_rule,
+            "pairs": self.pairs,
+            "models": models,
+        }
+
+
+def _bump(counter: dict[str, int], key: str) -> None:
+    counter[key] = counter.get(key, 0) + 1
+
+
+def _tally(pair: list[int], agreed: bool | None) -> None:
+    if agreed is not None:
+        pair[0] += 1
+        pair[1] += int(agreed)
+
+
+def dump_sketch(sketch: Any) -> str:
+    """A sketch as base64 protobuf (DDSketch's own wire format)."""
+    proto = DDSketchProto.to_proto(sketch)  # type: ignore[no-untyped-call]
+    return base64.b64encode(proto.SerializeToString()).decode()
+
+
+def load_sketch(text: str | None) -> Any:
+    """A sketch from ``dump_sketch`` (an empty one for None)."""
+    if not text:
+        return DDSketch(RELATIVE_ACCURACY)
+    proto = ddsketch_pb2.DDSketch()
+    proto.ParseFromString(base64.b64decode(text))
+    return DDSketchProto.from_proto(proto)  # type: ignore[no-untyped-call]
+
+
+def merged(buckets: Iterable[Mapping[str, Any]]) -> Accumulator:
+    """Several buckets summed into one (sketches merged)."""
+    return combine(Accumulator(bucket, bucket.get("minute", 0)) for bucket in buckets)
+
+
+def combine(parts: Iterable[Accumulator]) -> Accumulator:
+    """Parsed buckets summed into a new one (the parts are left as they are)."""
+    total = Accumulator(None, 0)
+    for part in parts:
+        for key in total.counts:
+            total.counts[key] += part.counts[key]
+        for name, count in part.by_status.items():
+            total.by_status[name] = total.by_status.get(name, 0) + count
+        for name, count in part.by_rule.items():
+            total.by_rule[name] = total.by_rule.get(name, 0) + count
+        for key, (n, agreed) in part.pairs.items():
+            pair = total.pairs.setdefault(key, [0, 0])
+            pair[0] += n
+            pair[1] += agreed
+        for name, entry in part.models.items():
+            into = total.model(name)
+            for key in ("scores", "errors", "late", "wins", "would_have_won"):
+                into[key] += entry[key]
+            for rule, count in entry["wins_by_rule"].items():
+                into["wins_by_rule"][rule] = into["wins_by_rule"].get(rule, 0) + count
+            for key in ("agree_official", "agree_canary"):
+                into[key] = [into[key][0] + entry[key][0], into[key][1] + entry[key][1]]
+            for key in SKETCHES:
+                if entry[key].count:
+                    into[key].merge(entry[key])
+    return total
+
+
+def quantiles(sketch: Any) -> dict[str, float | None]:
+    """p50/p90/p99/p99.9 of a sketch (None when empty)."""
+    if not sketch.count:
+        return dict.fromkeys(QUANTILES)
+    return {k: round(float(sketch.get_quantile_value(q)), 3) for k, q in QUANTILES.items()}
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A ratio, or None without data."""
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def model_summary(entry: Mapping[str, Any], answers: int, rule: ModelRule | None) -> dict[str, Any]:
+    """One model's figures as the API shows them."""
+    return {
+        "state": rule.state if rule else None,
+        "priority": rule.priority if rule else None,
+        "backstop": rule.backstop if rule else None,
+        "scores": entry["scores"],
+        "errors": entry["errors"],
+        "error_rate": rate(entry["errors"], entry["scores"]),
+        "late": entry["late"],
+        "late_rate": rate(entry["late"], entry["scores"] + entry["late"]),
+        "wins": entry["wins"],
+        "win_rate": rate(entry["wins"], answers),
+        "wins_by_rule": entry["wins_by_rule"],
+        "would_have_won": entry["would_have_won"],
+        "would_have_won_rate": rate(entry["would_have_won"], answers),
+        "agree_official": {
+            "n": entry["agree_official"][0],
+            "rate": rate(entry["agree_official"][1], entry["agree_official"][0]),
+        },
+        "agree_canary": {
+            "n": entry["agree_canary"][0],
+            "rate": rate(entry["agree_canary"][1], entry["agree_canary"][0]),
+        },
+        "eval_ms": quantiles(entry["eval"]),
+        "rtt_ms": quantiles(entry["rtt"]),
+    }

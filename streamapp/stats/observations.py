@@ -1,0 +1,93 @@
+"""Observations: plain dicts made when a mailbox closes or a score comes late.
+
+A decision's observation holds every score present, the winner, the rule, and which shadow
+models would have won; the statistics fold them into per-minute buckets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from streamapp.core.policy import LIVE, SHADOW, Offer, Registry, choose
+from streamapp.core.records import Mailbox
+
+SCORE_TOLERANCE = 0.05
+MISS_GRACE_MS = 50
+
+
+def agree(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool | None:
+    """Same label (classifiers) or scores within the tolerance; None if not comparable."""
+    if not a or not b:
+        return None
+    if "label" in a and "label" in b:
+        return bool(a["label"] == b["label"])
+    x, y = a.get("score"), b.get("score")
+    if isinstance(x, int | float) and isinstance(y, int | float):
+        return abs(x - y) <= SCORE_TOLERANCE
+    return None
+
+
+def would_have_won(mailbox: Mailbox, registry: Registry, model: str) -> bool:
+    """Had ``model`` been live (with its priority), would the policy, seeing the same answers
+    at the same moment, have chosen it?"""
+    answer = mailbox.answer
+    if answer is None or mailbox.opened_ms is None or mailbox.deadline_at is None:
+        return False
+    rule = registry.rule_for(model)
+    models = {**registry.models, model: replace(rule, state=LIVE)}
+    offers = [Offer(a.model, a.arrived_ms, a.result is not None) for a in mailbox.scores]
+    choice = choose(
+        offers,
+        replace(registry, models=models),
+        opened_ms=mailbox.opened_ms,
+        deadline_ms=mailbox.deadline_at,
+        now_ms=answer.answered_at,
+        request_id=mailbox.request_id,
+    )
+    return choice is not None and choice.model == model
+
+
+def decision(mailbox: Mailbox, registry: Registry) -> dict[str, Any]:
+    """The observation of a closed mailbox."""
+    answer = mailbox.answer
+    assert answer is not None and mailbox.opened_ms is not None
+    scores = []
+    for arrival in mailbox.scores:
+        rule = registry.rule_for(arrival.model)
+        result = arrival.result
+        scores.append(
+            {
+                "model": arrival.model,
+                "state": rule.state if arrival.model in registry.models else SHADOW,
+                "ok": result is not None,
+                "result": result,
+                "eval_ms": max(0.0, (arrival.finished_at - arrival.read_at) * 1000),
+                "rtt_ms": max(0, arrival.arrived_ms - mailbox.opened_ms),
+                "would_have_won": (
+                    rule.state != LIVE
+                    and result is not None
+                    and would_have_won(mailbox, registry, arrival.model)
+                ),
+            }
+        )
+    missed = (
+        answer.deadline_at is not None and answer.answered_at > answer.deadline_at + MISS_GRACE_MS
+    )
+    return {
+        "kind": "decision",
+        "at": answer.answered_at,
+        "status": answer.status,
+        "rule": answer.rule,
+        "winner": answer.model,
+        "result": answer.result,
+        "late": answer.late,
+        "deadline_missed": missed,
+        "scores": scores,
+    }
+
+
+def late_score(model: str, *, at_ms: int, eval_ms: float, rtt_ms: int) -> dict[str, Any]:
+    """The observation of a score that came after its answer."""
+    return {"kind": "late", "at": at_ms, "model": model, "eval_ms": eval_ms, "rtt_ms": rtt_ms}

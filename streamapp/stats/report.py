@@ -1,0 +1,157 @@
+"""The statistics report of ``GET /v1/stats``: a pure function of buckets and the registry."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from streamapp.core.policy import Registry
+from streamapp.stats.buckets import (
+    BUCKET_MS,
+    QQ_POINTS,
+    Accumulator,
+    combine,
+    model_summary,
+    quantiles,
+    rate,
+)
+
+HISTOGRAM_STEPS = 20
+
+
+def agreement_matrix(total: Accumulator, names: Sequence[str]) -> dict[str, Any]:
+    """Pairwise agreement rates, model x model (diagonal 1.0, None without overlap)."""
+    matrix: list[list[float | None]] = []
+    for a in names:
+        row: list[float | None] = []
+        for b in names:
+            if a == b:
+                row.append(1.0)
+                continue
+            n, agreed = total.pairs.get(f"{min(a, b)}|{max(a, b)}", [0, 0])
+            row.append(rate(agreed, n))
+        matrix.append(row)
+    return {"models": list(names), "matrix": matrix}
+
+
+def qq(total: Accumulator, names: Sequence[str], canary: str | None) -> dict[str, Any]:
+    """Score quantiles of each model, for a Q-Q plot against the canary."""
+    series = {}
+    for name in names:
+        sketch = total.models[name]["values"]
+        if sketch.count:
+            series[name] = [round(float(sketch.get_quantile_value(q)), 4) for q in QQ_POINTS]
+    return {
+        "reference": canary if canary in series else None,
+        "quantiles": QQ_POINTS,
+        "models": series,
+    }
+
+
+def histogram(total: Accumulator, names: Sequence[str]) -> dict[str, Any]:
+    """Evaluation-time distribution per model: equal-count bins from the sketch."""
+    shown = {}
+    for name in names:
+        sketch = total.models[name]["eval"]
+        if not sketch.count:
+            continue
+        edges = [
+            round(float(sketch.get_quantile_value(i / HISTOGRAM_STEPS)), 3)
+            for i in range(HISTOGRAM_STEPS + 1)
+        ]
+        shown[name] = {
+            "edges_ms": edges,
+            "counts": [round(sketch.count / HISTOGRAM_STEPS, 2)] * HISTOGRAM_STEPS,
+        }
+    return shown
+
+
+def fingerprint(bucket: Mapping[str, Any]) -> tuple[int, ...]:
+    """Changes whenever a bucket gains an observation (decisions and late scores)."""
+    late = sum(entry.get("late", 0) for entry in bucket.get("models", {}).values())
+    return (bucket.get("minute", 0), bucket.get("answers", 0), late)
+
+
+_parsed: OrderedDict[tuple[int, ...], Accumulator] = OrderedDict()
+PARSED_CACHE_SIZE = 4096
+
+
+def parsed(bucket: Mapping[str, Any]) -> Accumulator:
+    """The bucket with its sketches decoded, decoded once per version of the bucket."""
+    key = fingerprint(bucket)
+    if key in _parsed:
+        _parsed.move_to_end(key)
+        return _parsed[key]
+    accumulator = Accumulator(bucket, bucket.get("minute", 0))
+    _parsed[key] = accumulator
+    while len(_parsed) > PARSED_CACHE_SIZE:
+        _parsed.popitem(last=False)
+    return accumulator
+
+
+def bucket_view(one: Accumulator, names: Sequence[str]) -> dict[str, Any]:
+    """One minute, as the time series of the API shows it."""
+    return {
+        "minute": one.minute,
+        "requests": one.counts["requests"],
+        "deadline_misses": one.counts["deadline_misses"],
+        "by_rule": one.by_rule,
+        "models": {
+            name: {
+                "wins": entry["wins"],
+                "scores": entry["scores"],
+                "eval_ms": quantiles(entry["eval"]),
+                "rtt_ms": quantiles(entry["rtt"]),
+            }
+            for name, entry in one.models.items()
+            if name in names
+        },
+    }
+
+
+def report(
+    buckets: Sequence[Mapping[str, Any]],
+    registry: Registry,
+    *,
+    now_ms: int,
+    since_ms: int,
+    until_ms: int,
+    pending: int,
+    canary: str | None = None,
+    models: Sequence[str] | None = None,
+    with_buckets: bool = False,
+) -> dict[str, Any]:
+    """The whole report for a time window (``buckets`` already selected by the caller)."""
+    ordered = sorted(buckets, key=lambda b: b["minute"])
+    parts = [parsed(bucket) for bucket in ordered]
+    total = combine(parts)
+    names = sorted(n for n in total.models if models is None or n in models)
+    answers = total.counts["answers"]
+    last_full = next(
+        (b for b in ordered if b["minute"] == now_ms - now_ms % BUCKET_MS - BUCKET_MS), None
+    )
+    return {
+        "now": now_ms,
+        "bucket_s": BUCKET_MS // 1000,
+        "since": since_ms,
+        "until": until_ms,
+        "totals": {
+            "requests": total.counts["requests"],
+            "answers": answers,
+            "throughput_per_s": round((last_full or {}).get("requests", 0) / 60, 3),
+            "by_status": total.by_status,
+            "by_rule": total.by_rule,
+            "deadline_misses": total.counts["deadline_misses"],
+            "late_answers": total.counts["late_answers"],
+            "pending_mailboxes": pending,
+        },
+        "models": {
+            name: model_summary(total.models[name], answers, registry.models.get(name))
+            for name in names
+        },
+        "agreement": agreement_matrix(total, names),
+        "qq": qq(total, names, canary),
+        "latency_histogram": histogram(total, names),
+        "buckets": [bucket_view(part, names) for part in parts] if with_buckets else [],
+    }

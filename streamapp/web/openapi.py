@@ -1,0 +1,230 @@
+"""The OpenAPI document of the worker's REST API, built from the same schemas the views use."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from streamapp.core.codec import json_schema
+from streamapp.core.control import ModelUpdate, PolicyUpdate
+from streamapp.core.records import Answer
+
+
+def _schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    """Component schemas for pydantic models, their nested definitions lifted alongside."""
+    found: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        found.update(schema.pop("$defs", {}))
+        found[model.__name__] = schema
+    return found
+
+
+def _json(ref: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": _json("Error")}
+
+
+SCORE_BODY = {
+    "type": "object",
+    "required": ["payload"],
+    "properties": {
+        "request_id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "description": "generated when absent",
+        },
+        "payload": {"type": "object", "description": "the model input"},
+        "deadline_ms": {"type": "integer", "description": "budget; default and bounds in settings"},
+        "sent_at": {"type": "number"},
+    },
+}
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "field": {"type": "string"}},
+}
+SECURED: list[dict[str, list[str]]] = [{"adminToken": []}]
+AUTH_ERRORS = {"401": _error("no bearer token"), "403": _error("wrong token, or none configured")}
+
+
+def _query(name: str, description: str) -> dict[str, Any]:
+    """An integer query parameter."""
+    return {"name": name, "in": "query", "description": description, "schema": {"type": "integer"}}
+
+
+def _answer_schema() -> dict[str, Any]:
+    """The Answer record's schema with its nested Candidate inlined under components."""
+    schema = json_schema(Answer)
+    defs = schema.pop("$defs", {})
+    text = json.dumps(schema)
+    for name, definition in defs.items():
+        text = text.replace(f'{{"$ref": "#/$defs/{name}"}}', json.dumps(definition))
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+def openapi_document(*, title: str = "rendezvous worker", version: str = "1") -> dict[str, Any]:
+    """The whole document (OpenAPI 3.1)."""
+    models_put = {
+        **AUTH_ERRORS,
+        "400": _error("body is not JSON"),
+        "404": _error("unknown model"),
+        "422": _error("a field is wrong"),
+        "504": _error("sent but not applied in time"),
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "components": {
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                **_schemas(ModelUpdate, PolicyUpdate),
+                "Answer": _answer_schema(),
+                "ScoreRequest": SCORE_BODY,
+                "Error": ERROR,
+            },
+        },
+        "paths": {
+            "/health": {
+                "get": {
+                    "summary": "readiness of this worker",
+                    "responses": {
+                        "200": {"description": "ready"},
+                        "503": {"description": "recovering"},
+                    },
+                }
+            },
+            "/v1/score": {
+                "post": {
+                    "summary": "send a request into the stream and wait for its official answer",
+                    "requestBody": {"required": True, "content": _json("ScoreRequest")},
+                    "responses": {
+                        "200": {"description": "ok or no_result", "content": _json("Answer")},
+                        "400": _error("body is not JSON"),
+                        "422": _error("invalid or rejected request"),
+                        "504": _error("no answer in time"),
+                    },
+                }
+            },
+            "/v1/models": {
+                "get": {
+                    "summary": "every model in the registry, with its version",
+                    "responses": {"200": {"description": "the registry"}},
+                }
+            },
+            "/v1/models/{name}": {
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "get": {
+                    "summary": "one model",
+                    "responses": {
+                        "200": {"description": "the model"},
+                        "404": _error("unknown model"),
+                    },
+                },
+                "put": {
+                    "summary": "change state, priority, backstop, weight or labels, live",
+                    "security": SECURED,
+                    "requestBody": {"required": True, "content": _json("ModelUpdate")},
+                    "responses": {"200": {"description": "applied"}, **models_put},
+                },
+            },
+            "/v1/policy": {
+                "get": {
+                    "summary": "schedule steps and random split",
+                    "responses": {"200": {"description": "the policy"}},
+                },
+                "put": {
+                    "summary": "edit the policy, live",
+                    "security": SECURED,
+                    "requestBody": {"required": True, "content": _json("PolicyUpdate")},
+                    "responses": {
+                        "200": {"description": "applied"},
+                        **AUTH_ERRORS,
+                        "400": _error("body is not JSON"),
+                        "422": _error("a field is wrong"),
+                    },
+                },
+            },
+            "/v1/control/history": {
+                "get": {
+                    "summary": "applied changes, newest first",
+                    "parameters": [
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        }
+                    ],
+                    "responses": {"200": {"description": "changes"}, "422": _error("bad limit")},
+                }
+            },
+            "/v1/requests/{request_id}": {
+                "get": {
+                    "summary": "a request's mailbox timeline (any worker answers)",
+                    "parameters": [
+                        {
+                            "name": "request_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "timeline"},
+                        "404": _error("unknown or expired"),
+                    },
+                }
+            },
+            "/v1/stats": {
+                "get": {
+                    "summary": "per-model latency, win rates and agreement over a window",
+                    "parameters": [
+                        _query("since", "start of the window, epoch ms (default: an hour ago)"),
+                        _query("until", "end of the window, epoch ms (default: now)"),
+                        {
+                            "name": "model",
+                            "in": "query",
+                            "description": "comma-separated model names to report",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "buckets",
+                            "in": "query",
+                            "description": "1 or true: include the per-minute buckets",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "the statistics report"},
+                        "422": _error("a query parameter is wrong"),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "this worker's metrics in the Prometheus text format",
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus exposition format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "this document",
+                    "responses": {"200": {"description": "OpenAPI 3.1"}},
+                }
+            },
+        },
+    }

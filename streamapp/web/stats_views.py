@@ -1,0 +1,169 @@
+"""``GET /v1/stats`` (JSON report) and ``GET /metrics`` (Prometheus text)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from faust.web import Request, Response, View
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
+
+from streamapp.app import app, stats_table
+from streamapp.stats.agent import unwritten_buckets
+from streamapp.stats.buckets import QUANTILES, bucket_of
+from streamapp.stats.report import report
+from streamapp.web.peers import ask_peers_for
+from streamapp.web.problems import HTTPProblem, problem_response
+from streamapp.worker import registry_cache, state
+from streamapp.worker.clock import now_ms
+
+DEFAULT_WINDOW_MS = 60 * 60_000
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.lstrip("-").isdigit():
+        raise HTTPProblem(422, f"{name} must be epoch milliseconds (an integer)", field=name)
+    return int(raw)
+
+
+def window(request: Request, now: int) -> tuple[int, int]:
+    """``since``/``until`` from the query (default: the last hour), checked."""
+    until = _int_param(request, "until", now)
+    since = _int_param(request, "since", until - DEFAULT_WINDOW_MS)
+    if since > until:
+        raise HTTPProblem(422, "since must not be after until", field="since")
+    return since, until
+
+
+def local_buckets(since: int, until: int) -> list[Mapping[str, Any]]:
+    """The buckets of this worker's stats partition that overlap the window (with the minutes
+    folded in memory but not written back yet)."""
+    first, last = bucket_of(since), bucket_of(until)
+    found: dict[int, Mapping[str, Any]] = {
+        int(key): value for key, value in stats_table.items() if first <= int(key) <= last
+    }
+    found.update({m: v for m, v in unwritten_buckets().items() if first <= m <= last})
+    return list(found.values())
+
+
+def owns_stats() -> bool:
+    """True if this worker holds the statistics partition."""
+    changelog = stats_table.changelog_topic.get_topic_name()
+    return any(tp.topic == changelog for tp in app.assignor.assigned_actives())
+
+
+@app.page("/v1/stats")
+class Stats(View):
+    """Per-model latency quantiles, win rates, agreement, Q-Q, and per-minute buckets."""
+
+    async def get(self, request: Request) -> Response:
+        """The report for ``since``..``until`` (epoch ms), optionally one ``model`` list."""
+        now = now_ms()
+        try:
+            since, until = window(request, now)
+        except HTTPProblem as problem:
+            return problem_response(self, problem)
+        if not owns_stats() and request.query.get("local") != "1":
+            found = await ask_peers_for(f"/v1/stats?{request.query_string}&local=1")
+            if found is not None:
+                return self.json(found)
+        wanted = request.query.get("model")
+        body = report(
+            local_buckets(since, until),
+            registry_cache.current_registry(),
+            now_ms=now,
+            since_ms=since,
+            until_ms=until,
+            pending=len(state.open_requests),
+            canary=registry_cache.canary_name(),
+            models=[m for m in wanted.split(",") if m] if wanted else None,
+            with_buckets=request.query.get("buckets") in ("1", "true"),
+        )
+        return self.json(body)
+
+
+class _Collector:
+    """Prometheus view of the last hour (counters) and this worker's live state (gauges)."""
+
+    def collect(self) -> Iterator[Any]:
+        now = now_ms()
+        body = report(
+            local_buckets(now - DEFAULT_WINDOW_MS, now),
+            registry_cache.current_registry(),
+            now_ms=now,
+            since_ms=now - DEFAULT_WINDOW_MS,
+            until_ms=now,
+            pending=len(state.open_requests),
+            canary=registry_cache.canary_name(),
+        )
+        totals = body["totals"]
+        answers = GaugeMetricFamily(
+            "rendezvous_answers_last_hour", "Answers in the last hour", labels=["status", "rule"]
+        )
+        for rule, count in totals["by_rule"].items():
+            status = "ok" if rule not in ("no_result", "rejected") else rule
+            answers.add_metric([status, rule], count)
+        yield answers
+        yield GaugeMetricFamily(
+            "rendezvous_pending_mailboxes",
+            "Open mailboxes on this worker",
+            value=totals["pending_mailboxes"],
+        )
+        yield GaugeMetricFamily(
+            "rendezvous_deadline_misses_last_hour",
+            "Answers later than the deadline plus 50 ms",
+            value=totals["deadline_misses"],
+        )
+        yield GaugeMetricFamily(
+            "rendezvous_policy_version",
+            "Registry version",
+            value=registry_cache.current_doc().version,
+        )
+        yield GaugeMetricFamily(
+            "rendezvous_throughput_per_second",
+            "Requests per second over the last full minute",
+            value=totals["throughput_per_s"],
+        )
+        per_model = {
+            key: GaugeMetricFamily(f"rendezvous_model_{key}_last_hour", help_text, labels=["model"])
+            for key, help_text in [
+                ("scores", "Scores received"),
+                ("errors", "Error scores"),
+                ("late", "Scores after the answer"),
+                ("wins", "Answers won"),
+                ("would_have_won", "Wins had the model been live"),
+            ]
+        }
+        evaluation = SummaryMetricFamily(
+            "rendezvous_model_eval_ms", "Model evaluation time (ms), last hour", labels=["model"]
+        )
+        for name, figures in body["models"].items():
+            for key, family in per_model.items():
+                family.add_metric([name], figures[key])
+        yield from per_model.values()
+        for name, figures in body["models"].items():
+            for key, q in QUANTILES.items():
+                value = figures["eval_ms"][key]
+                if value is not None:
+                    evaluation.add_sample(
+                        "rendezvous_model_eval_ms", {"model": name, "quantile": str(q)}, value
+                    )
+        yield evaluation
+
+
+_registry = CollectorRegistry()
+_registry.register(_Collector())
+
+
+@app.page("/metrics")
+class Metrics(View):
+    """Prometheus text exposition of the statistics."""
+
+    async def get(self, request: Request) -> Response:
+        """The metrics (this worker's statistics partition and state)."""
+        text = generate_latest(_registry).decode()
+        return self.text(text, content_type="text/plain; version=0.0.4")

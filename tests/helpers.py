@@ -1,0 +1,61 @@
+"""Helpers every kind of test shares: free ports, bounded waits and readers of answers."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+#: What ``Client.read`` returns: (topic, decoded value, receive time) per record.
+Records = list[tuple[str, dict[str, Any], float]]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float, what: str) -> float:
+    """Poll ``check`` until it holds; return the seconds it took, or fail after ``timeout_s``."""
+    start = time.monotonic()
+    while not await check():
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"not within {timeout_s:g}s: {what}")
+        await asyncio.sleep(0.02)
+    return time.monotonic() - start
+
+
+def eventually_sync(check: Callable[[], bool], *, timeout_s: float, what: str) -> None:
+    """The same bounded poll for synchronous tests (the browser tests)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_s:g}s: {what}")
+        time.sleep(0.1)
+
+
+def answered(ids: set[str]) -> Callable[[Records], bool]:
+    """A condition for Client.read: every id has at least one answer."""
+
+    def check(records: Records) -> bool:
+        return ids <= {value["request_id"] for _, value, _ in records}
+
+    return check
+
+
+def first_answers(records: Records) -> dict[str, dict[str, Any]]:
+    """What a reader keeping the first answer per request id sees."""
+    kept: dict[str, dict[str, Any]] = {}
+    for _, value, _ in records:
+        kept.setdefault(value["request_id"], value)
+    return kept
+
+
+def answer_counts(records: Records) -> Counter[str]:
+    """How many answers each request id got on the wire."""
+    return Counter(value["request_id"] for _, value, _ in records)
