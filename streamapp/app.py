@@ -12,10 +12,10 @@ import faust
 from streamapp.core.records import ControlChange, Mailbox, RegistryDoc
 from streamapp.kafka_admin import ensure_topics
 from streamapp.settings import Settings, get_settings
-from streamapp.worker import recovery_patch as recovery_order
 
 #: Modules that define the worker's agents, tasks and views; the worker imports them at start.
 WORKER_MODULES = [
+    "streamapp.worker.recovery_patch",
     "streamapp.worker.agents",
     "streamapp.worker.control_agent",
     "streamapp.worker.timers",
@@ -87,7 +87,6 @@ def create_app(settings: Settings) -> RendezvousApp:
         autodiscover=WORKER_MODULES,
     )
     new_app.rendezvous_settings = settings
-    recovery_order.install()
     return new_app
 
 

@@ -1,4 +1,4 @@
-"""The decoy's archive: its format, its writer, and replay of an archive.
+"""The decoy's archive: its format and its writer (replay is a process: processes/replay).
 
 May import core, settings and kafka_admin; never the Faust app.
 """

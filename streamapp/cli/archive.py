@@ -14,7 +14,7 @@ from streamapp.processes.lifecycle import run_until_signalled
 from streamapp.settings import get_settings
 
 if TYPE_CHECKING:  # the commands import their modules lazily, to keep --help fast
-    from streamapp.archive.replay import Comparison
+    from streamapp.processes.replay import Comparison
     from streamapp.settings import Settings
 
 
@@ -117,7 +117,7 @@ def replay(
 ) -> None:
     """Replay archived requests through model NAME into the replays topic (never live scores)."""
     from streamapp.archive import format as archive
-    from streamapp.archive import replay as replaying
+    from streamapp.processes import replay as replaying
     from streamapp.processes.model import UnknownModelError, load_model
 
     try:

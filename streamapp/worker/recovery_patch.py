@@ -71,3 +71,8 @@ def install() -> None:
     setattr(on_recovery_completed, _MARK, True)
     on_recovery_completed.__doc__ = original.__doc__
     Recovery.on_recovery_completed = on_recovery_completed  # type: ignore[method-assign]
+
+
+# This module is one of the worker's modules (``app.WORKER_MODULES``), imported with the agents
+# before the worker starts, so every worker runs with the fix.
+install()

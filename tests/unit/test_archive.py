@@ -26,10 +26,10 @@ from streamapp.archive.format import (
     should_rotate,
     to_line,
 )
-from streamapp.archive.replay import compare, due_in, replayed_score
 from streamapp.archive.writer import ArchiveWriter
 from streamapp.cli.archive import decoy, replay
 from streamapp.core.records import Request
+from streamapp.processes.replay import compare, due_in, replayed_score
 
 
 def archived(
