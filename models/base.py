@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -22,6 +22,19 @@ class Model(Protocol):
 
     def predict(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return the result object for one payload, or raise to report an error."""
+        ...
+
+
+@runtime_checkable
+class BatchModel(Model, Protocol):
+    """A model that can also score several payloads at once (vectorised), which is cheaper.
+
+    The model process calls ``predict_batch`` with the requests it read together, in order. If
+    it raises, each payload is scored alone with ``predict``, so one bad payload fails alone.
+    """
+
+    def predict_batch(self, payloads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """One result object per payload, in order."""
         ...
 
 

@@ -6,7 +6,7 @@ below; the label is ``malignant`` (1) or ``benign`` (0).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -52,6 +52,11 @@ def split(seed: int) -> Split:
 def payload_from_row(row: np.ndarray) -> dict[str, Any]:
     """A request payload for one row of features."""
     return {"features": {name: round(float(v), 6) for name, v in zip(FEATURES, row, strict=True)}}
+
+
+def rows_from_payloads(payloads: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """The feature matrix of several payloads (one row each), with clear errors."""
+    return np.vstack([row_from_payload(payload) for payload in payloads])
 
 
 def row_from_payload(payload: Mapping[str, Any]) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from models.base import features
@@ -19,3 +19,7 @@ class RulesBackstop:
         radius = features(payload, ("worst radius",))["worst radius"]
         malignant = radius > self.threshold
         return {"label": "malignant" if malignant else "benign", "score": 1.0 if malignant else 0.0}
+
+    def predict_batch(self, payloads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """One result per payload (cheap enough one by one, in one call)."""
+        return [self.predict(payload) for payload in payloads]

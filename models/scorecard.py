@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from models.base import features
@@ -23,3 +23,7 @@ class Scorecard:
         z = BIAS + sum(WEIGHTS[name] * value for name, value in values.items())
         probability = 1.0 / (1.0 + math.exp(-z))
         return {"label": "malignant" if probability >= 0.5 else "benign", "score": probability}
+
+    def predict_batch(self, payloads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """One result per payload (cheap enough one by one, in one call)."""
+        return [self.predict(payload) for payload in payloads]

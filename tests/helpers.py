@@ -59,3 +59,15 @@ def first_answers(records: Records) -> dict[str, dict[str, Any]]:
 def answer_counts(records: Records) -> Counter[str]:
     """How many answers each request id got on the wire."""
     return Counter(value["request_id"] for _, value, _ in records)
+
+
+def scores_in(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The single Scores in one message of the scores topic (a ScoreBatch holds several)."""
+    if "scores" not in message:
+        return [message]
+    shared = {
+        "model": message["model"],
+        "model_version": message["model_version"],
+        "replayed": message.get("replayed", False),
+    }
+    return [{"result": None, "error": None, **entry, **shared} for entry in message["scores"]]

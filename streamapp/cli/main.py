@@ -155,7 +155,7 @@ def worker(web_port: int | None, loglevel: str) -> None:
     type=click.IntRange(1, 32),
     default=4,
     show_default=True,
-    help="Requests scored at once.",
+    help="Batches of requests scored at once (each in a thread).",
 )
 def model(
     name: str | None,
@@ -213,6 +213,13 @@ def model(
 
     run_until_signalled(process)
     click.echo(f"model {alias or name} stopped after scoring {process.scored} requests")
+    if process.abandoned:
+        click.echo(
+            f"model {alias or name}: {process.abandoned} request(s) abandoned in a hung model "
+            "call (not committed: scored again after a restart)"
+        )
+        logging.shutdown()
+        os._exit(0)  # a hung model thread cannot be joined; leave without waiting for it
 
 
 @main.command()

@@ -26,7 +26,7 @@ class DecodeError(ValueError):
 def _schema_type(annotation: Any) -> Any:
     """Replace Record types inside an annotation by their strict validators."""
     if isinstance(annotation, type) and issubclass(annotation, faust.Record):
-        return _validator(annotation)
+        return validator(annotation)
     args = get_args(annotation)
     if not args:
         return annotation
@@ -40,7 +40,7 @@ def _schema_type(annotation: Any) -> Any:
 _VALIDATORS: dict[str, type[pydantic.BaseModel]] = {}
 
 
-def _validator(record_type: type[faust.Record]) -> type[pydantic.BaseModel]:
+def validator(record_type: type[faust.Record]) -> type[pydantic.BaseModel]:
     """A strict pydantic model built from a Record's own annotations (one schema, two uses)."""
     name = f"{record_type.__module__}.{record_type.__qualname__}"
     if name not in _VALIDATORS:
@@ -64,7 +64,7 @@ def _build_validator(record_type: type[faust.Record]) -> type[pydantic.BaseModel
 
 def json_schema(record_type: type[faust.Record]) -> dict[str, Any]:
     """The JSON Schema of a record, as its strict validator sees it (for the OpenAPI doc)."""
-    return _validator(record_type).model_json_schema()
+    return validator(record_type).model_json_schema()
 
 
 def describe(error: pydantic.ValidationError) -> str:
@@ -81,7 +81,7 @@ def validate(record_type: type[RecordT], data: Any) -> RecordT:
     if not isinstance(data, dict):
         raise DecodeError(f"expected a JSON object, got {type(data).__name__}")
     try:
-        checked = _validator(record_type).model_validate(data)
+        checked = validator(record_type).model_validate(data)
     except pydantic.ValidationError as error:
         raise DecodeError(describe(error)) from None
     return record_type.from_data(checked.model_dump())
@@ -106,7 +106,7 @@ def parse(record_type: type[faust.Record], raw: bytes | None) -> Any:
     if not isinstance(data, dict):
         raise DecodeError(f"expected a JSON object, got {type(data).__name__}")
     try:
-        return _validator(record_type).model_validate(data)
+        return validator(record_type).model_validate(data)
     except pydantic.ValidationError as error:
         raise DecodeError(describe(error)) from None
 

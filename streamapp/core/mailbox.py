@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from streamapp.core.policy import Offer, Registry, choose, next_wakeup
-from streamapp.core.records import Answer, Arrival, Candidate, Mailbox, Request, Score
+from streamapp.core.records import Answer, Arrival, Candidate, Mailbox, Request
+from streamapp.core.scores import Scored
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def reject(
 
 def on_score(
     mailbox: Mailbox | None,
-    score: Score,
+    score: Scored,
     *,
     partition: int,
     registry: Registry,

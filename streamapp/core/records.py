@@ -50,6 +50,40 @@ class Score(
     replayed: bool = False
 
 
+class ScoredRequest(
+    faust.Record,
+    serializer="json",
+    include_metadata=False,
+    namespace=f"{NAMESPACE}.ScoredRequest",
+):
+    """One request's result inside a :class:`ScoreBatch` (the model and version are the batch's)."""
+
+    request_id: str
+    read_at: float
+    finished_at: float
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class ScoreBatch(
+    faust.Record,
+    serializer="json",
+    include_metadata=False,
+    namespace=f"{NAMESPACE}.ScoreBatch",
+):
+    """Several Scores of one model in one message, on the scores topic.
+
+    Every request in ``scores`` came from the partition the batch is written to, so the batch
+    meets their mailboxes. A batch is told from a single Score by its ``scores`` list; both may
+    be mixed on the topic. The key is free (the model process uses the model's name).
+    """
+
+    model: str
+    model_version: str
+    scores: list[ScoredRequest]
+    replayed: bool = False
+
+
 class Candidate(
     faust.Record,
     serializer="json",

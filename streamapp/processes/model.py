@@ -1,8 +1,11 @@
-"""The generic model process: read every request, score it, write one Score per request.
+"""The generic model process: read every request, score it, write the Scores in batches.
 
-Each model runs in its own consumer group, so every model sees all requests. The Score goes
-to the *same partition number* as its request, so it meets the request's mailbox whatever
-partitioner the client used. A model exception becomes a Score with ``error``.
+Each model runs in its own consumer group, so every model sees all requests. The requests read
+together from one partition are scored together (one vectorised ``predict_batch`` call when the
+model has it) and their Scores go out as one ScoreBatch to the *same partition number*, so they
+meet the requests' mailboxes whatever partitioner the client used. A model exception becomes
+that request's ``error``. Offsets are committed only once the Scores are in Kafka, so a crash
+re-reads what was not scored, and never skips it.
 """
 
 from __future__ import annotations
@@ -11,20 +14,29 @@ import asyncio
 import logging
 import socket
 import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import entry_points
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
-from models.base import Model
-from streamapp.core.codec import DecodeError, decode, encode
-from streamapp.core.records import Control, Request, Score
+from models.base import BatchModel, Model
+from streamapp.core.codec import encode
+from streamapp.core.records import Control
 from streamapp.kafka_admin import ensure_topics, requests_consumer
+from streamapp.processes.commits import Batch, CommitTracker
+from streamapp.processes.scoring import Outcome, predict_many
 from streamapp.settings import Settings
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "rendezvous.models"
+#: How often written batches are committed (a crash re-reads at most this much, scored twice).
+COMMIT_EVERY_S = 0.5
+#: How long a stopping process waits for batches in flight before it gives up on them.
+DRAIN_S = 5.0
 
 
 class UnknownModelError(LookupError):
@@ -50,32 +62,60 @@ def load_model(name: str) -> Model:
     return model
 
 
-def score_one(model: Model, name: str, request: Request, read_at: float) -> Score:
-    """Run the model on one request; any exception becomes the Score's ``error``."""
-    result: dict[str, Any] | None = None
-    error: str | None = None
+def readable_request(raw: bytes | None) -> tuple[str, Mapping[str, Any]] | None:
+    """(request id, payload) of a request a model can score, or None (the rendezvous
+    dead-letters what is malformed; a model has nothing to say about it)."""
     try:
-        result = model.predict(request.payload)
-        if not isinstance(result, dict):
-            raise TypeError(f"predict returned {type(result).__name__}, not a dict")
-    except Exception as exc:  # the model's failure is data, not a crash
-        result, error = None, f"{type(exc).__name__}: {exc}"
-    return Score(
-        request_id=request.request_id,
-        model=name,
-        model_version=str(getattr(model, "version", "unknown")),
-        read_at=read_at,
-        finished_at=time.time(),
-        result=result,
-        error=error,
-    )
+        data = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    request_id, payload = data.get("request_id"), data.get("payload")
+    if not isinstance(request_id, str) or not request_id or not isinstance(payload, dict):
+        return None
+    return request_id, payload
+
+
+def timed_predict_many(
+    model: Model, payloads: list[Mapping[str, Any]]
+) -> tuple[float, list[Outcome]]:
+    """When the model call started (the Score's ``read_at``: a request waiting for a free
+    thread is not yet being read), and the outcomes."""
+    return time.time(), predict_many(model, payloads)
+
+
+def score_batch_value(
+    model_name: str,
+    model_version: str,
+    request_ids: list[str],
+    outcomes: list[Outcome],
+    *,
+    read_at: float,
+    finished_at: float,
+) -> bytes:
+    """The ScoreBatch message for requests scored together (see ``core.records.ScoreBatch``)."""
+    scores = []
+    for request_id, (result, error) in zip(request_ids, outcomes, strict=True):
+        entry: dict[str, Any] = {
+            "request_id": request_id,
+            "read_at": read_at,
+            "finished_at": finished_at,
+        }
+        if error is None:
+            entry["result"] = result
+        else:
+            entry["error"] = error
+        scores.append(entry)
+    return orjson.dumps({"model": model_name, "model_version": model_version, "scores": scores})
 
 
 class ModelProcess:
     """Consumes the requests topic in the group ``<app_id>-model-<name>`` and writes Scores.
 
-    Up to ``concurrency`` requests are scored at once (in worker threads), as a model server
-    would; a slow model then lags only when its throughput, not its latency, falls short.
+    Up to ``concurrency`` batches are scored at once, in threads, so a slow model lags only
+    when its throughput, not its latency, falls short, and a hung ``predict`` never blocks the
+    consumer's heartbeats or a shutdown.
     """
 
     def __init__(
@@ -83,14 +123,22 @@ class ModelProcess:
     ) -> None:
         self.name = name
         self.model = model
+        self.version = str(getattr(model, "version", "unknown"))
         self.settings = settings
         self.concurrency = concurrency
         self.scored = 0
+        self.unreadable = 0
+        #: Requests still in a model call when the process stopped (not committed: re-read).
+        self.abandoned = 0
         self.ready = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._commits = CommitTracker()
+        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix=f"predict-{name}")
+        self._in_flight: dict[asyncio.Task[None], int] = {}
+        self._failure: BaseException | None = None
 
     def stop(self) -> None:
-        """Ask the loop to finish the current batch and exit."""
+        """Ask the loop to finish the batches in hand and exit."""
         self._stopping.set()
 
     async def run(self) -> None:
@@ -98,7 +146,7 @@ class ModelProcess:
         settings = self.settings
         await ensure_topics(settings)
         consumer = requests_consumer(
-            settings, f"{settings.app_id}-model-{self.name}", auto_commit=True
+            settings, f"{settings.app_id}-model-{self.name}", auto_commit=False
         )
         producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
         await producer.start()
@@ -108,26 +156,107 @@ class ModelProcess:
             [settings.topic("requests")], listener=_ReadyWhenAssigned(self, consumer)
         )
         slots = asyncio.Semaphore(self.concurrency)
-        in_flight: set[asyncio.Task[None]] = set()
-
-        def finished(task: asyncio.Task[None]) -> None:
-            in_flight.discard(task)
-            slots.release()
-
+        committed_at = time.monotonic()
         try:
-            while not self._stopping.is_set():
-                batches = await consumer.getmany(timeout_ms=200)
-                for records in batches.values():
-                    for record in records:
-                        await slots.acquire()
-                        task = asyncio.create_task(self._score(record, producer))
-                        in_flight.add(task)
-                        task.add_done_callback(finished)
+            while not self._stopping.is_set() and self._failure is None:
+                fetched = await consumer.getmany(timeout_ms=200, max_records=1000)
+                for tp, records in fetched.items():
+                    await slots.acquire()
+                    batch = self._commits.read(tp, records[-1].offset)
+                    task = asyncio.create_task(self._score_and_send(producer, tp, records, batch))
+                    self._in_flight[task] = len(records)
+                    task.add_done_callback(lambda done: self._finished(done, slots))
+                if time.monotonic() - committed_at >= COMMIT_EVERY_S:
+                    committed_at = time.monotonic()
+                    await self._commit(consumer)
         finally:
-            if in_flight:
-                await asyncio.wait(in_flight, timeout=10)
+            await self._drain()
+            await self._commit(consumer)
             await consumer.stop()
             await producer.stop()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._failure is not None:
+            raise RuntimeError(f"model {self.name} stopped: {self._failure!r}") from self._failure
+
+    def _finished(self, task: asyncio.Task[None], slots: asyncio.Semaphore) -> None:
+        self._in_flight.pop(task, None)
+        slots.release()
+
+    async def _drain(self) -> None:
+        """Wait (bounded) for the batches in flight; a hung one is counted and left behind."""
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=DRAIN_S)
+        self.abandoned = sum(self._in_flight.values())
+        if self.abandoned:
+            log.warning(
+                "model %s: %d request(s) still in a model call after %.0fs; not committed, "
+                "so they are scored again after a restart",
+                self.name,
+                self.abandoned,
+                DRAIN_S,
+            )
+
+    async def _score_and_send(
+        self,
+        producer: AIOKafkaProducer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[bytes, bytes]],
+        batch: Batch,
+    ) -> None:
+        readable = [found for r in records if (found := readable_request(r.value)) is not None]
+        self.unreadable += len(records) - len(readable)
+        try:
+            if not readable:
+                pass
+            elif isinstance(self.model, BatchModel):
+                await self._score_together(producer, tp.partition, readable)
+            else:
+                alone = [[one] for one in readable]
+                await asyncio.gather(
+                    *(self._score_together(producer, tp.partition, a) for a in alone)
+                )
+        except Exception as error:  # not committed: re-read after the restart
+            log.error("model %s could not write its scores: %r; stopping", self.name, error)
+            self._failure = error
+            return
+        self._commits.written(batch)
+
+    async def _score_together(
+        self,
+        producer: AIOKafkaProducer,
+        partition: int,
+        readable: list[tuple[str, Mapping[str, Any]]],
+    ) -> None:
+        """Score requests in one model call (in a thread) and write their Scores as one
+        message. A model without ``predict_batch`` gets one call per request, so its requests
+        run side by side (up to ``concurrency``) and each Score leaves as soon as it is ready."""
+        payloads = [payload for _, payload in readable]
+        loop = asyncio.get_running_loop()
+        started_at, outcomes = await loop.run_in_executor(
+            self._executor, timed_predict_many, self.model, payloads
+        )
+        value = score_batch_value(
+            self.name,
+            self.version,
+            [request_id for request_id, _ in readable],
+            outcomes,
+            read_at=started_at,
+            finished_at=time.time(),
+        )
+        delivery = await producer.send(
+            self.settings.topic("scores"), value, key=self.name.encode(), partition=partition
+        )
+        await delivery
+        self.scored += len(readable)
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        offsets = self._commits.committable()
+        if not offsets:
+            return
+        try:
+            await consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in offsets.items()})
+        except Exception as error:  # e.g. during a rebalance: the next commit catches up
+            log.warning("model %s: commit of %s failed: %r", self.name, offsets, error)
 
     async def _announce(self, producer: AIOKafkaProducer) -> None:
         """Tell the registry this model exists; an unknown model joins as shadow, never live."""
@@ -135,7 +264,7 @@ class ModelProcess:
             command="announce",
             model=self.name,
             value={
-                "model_version": str(getattr(self.model, "version", "unknown")),
+                "model_version": self.version,
                 "role": str(getattr(self.model, "role", "model")),
             },
             actor=f"model-process@{socket.gethostname()}",
@@ -145,13 +274,18 @@ class ModelProcess:
             self.settings.topic("control"), encode(announce), key=self.name.encode()
         )
 
+    async def on_revoked(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
+        """Commit what was written of the partitions going away, then forget them."""
+        await self._commit(consumer)
+        self._commits.forget(set(revoked))
+
     def on_assigned(self, partitions: set[TopicPartition]) -> None:
         """Report readiness once partitions are assigned (tests and the demo wait for this)."""
         numbers = sorted(tp.partition for tp in partitions)
         log.info(
             "model %s (%s) ready: scoring %s partitions %s",
             self.name,
-            self.model.version,
+            self.version,
             self.settings.topic("requests"),
             numbers,
         )
@@ -159,31 +293,17 @@ class ModelProcess:
         if self.settings.model_ready_file is not None:
             self.settings.model_ready_file.touch()
 
-    async def _score(self, record: ConsumerRecord, producer: AIOKafkaProducer) -> None:
-        read_at = time.time()
-        try:
-            request = decode(Request, record.value)
-        except DecodeError:
-            return  # the rendezvous dead-letters it; a model has nothing to say
-        score = await asyncio.to_thread(score_one, self.model, self.name, request, read_at)
-        await producer.send(
-            self.settings.topic("scores"),
-            value=encode(score),
-            key=request.request_id.encode(),
-            partition=record.partition,
-        )
-        self.scored += 1
-
 
 class _ReadyWhenAssigned(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Tells the model process when the group has given it partitions."""
+    """Tells the model process when the group has given it partitions, or takes them away."""
 
     def __init__(self, process: ModelProcess, consumer: AIOKafkaConsumer) -> None:
         self._process = process
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Nothing to clean up: offsets are auto-committed."""
+        """Commit the written batches of the partitions going away."""
+        await self._process.on_revoked(self._consumer, revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         """Fix each partition's position, then mark the process ready.

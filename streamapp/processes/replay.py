@@ -22,7 +22,7 @@ from streamapp.archive.format import ArchivedRequest
 from streamapp.core.codec import DecodeError, decode, encode
 from streamapp.core.records import Request, Score
 from streamapp.kafka_admin import ensure_topics
-from streamapp.processes.model import score_one
+from streamapp.processes.scoring import score_one
 from streamapp.settings import Settings
 
 _IN_FLIGHT = 1000

@@ -25,7 +25,8 @@ from streamapp.core.mailbox import (
     record_decision,
     reject,
 )
-from streamapp.core.records import DeadLetter, Mailbox, Request, Score, Tick
+from streamapp.core.records import DeadLetter, Mailbox, Request, Tick
+from streamapp.core.scores import Scored, decode_scores
 from streamapp.kafka_admin import TopicLookupError
 from streamapp.stats import observations
 from streamapp.worker import deadlines, outbox, state
@@ -173,17 +174,23 @@ async def reject_request(
 
 
 async def handle_score(event: EventT[bytes], origin: str, now: int) -> None:
-    """File a model's score in its request's mailbox."""
+    """File each score of a message (a single Score or a ScoreBatch) in its request's mailbox."""
     try:
-        score = decode(Score, event.message.value)
+        scored = decode_scores(event.message.value)
     except DecodeError as error:
         await dead_letter(event, f"invalid score: {error}")
         return
+    for score in scored:
+        await file_score(score, event.message.partition, origin, now)
+
+
+async def file_score(score: Scored, partition: int, origin: str, now: int) -> None:
+    """File one model's score in its request's mailbox."""
     stored, current = load(score.request_id, now)
     step = on_score(
         current,
         score,
-        partition=event.message.partition,
+        partition=partition,
         registry=current_registry(),
         timing=timing(now),
         origin=origin,

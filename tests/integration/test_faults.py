@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from streamapp.processes.faults import CRASH_EXIT_CODE
-from tests.helpers import answered, eventually, first_answers
+from tests.helpers import Records, answered, eventually, first_answers, scores_in
 from tests.integration.harness import Client, System, request_body
 
 pytestmark = pytest.mark.integration
@@ -29,12 +29,16 @@ async def ask(system: System, ids: list[str], deadline_ms: int) -> dict[str, dic
 
 
 async def scores_of(system: System, model: str, count: int) -> list[dict]:
+    """The first ``count`` single Scores of ``model`` on the scores topic (batches unpacked)."""
+
+    def of_model(records: Records) -> list[dict]:
+        return [s for _, v, _ in records for s in scores_in(v) if s["model"] == model]
+
     async with Client(system.bootstrap) as client:
         records = await client.read(
-            [system.topic("scores")],
-            until=lambda r: sum(1 for _, v, _ in r if v["model"] == model) >= count,
+            [system.topic("scores")], until=lambda r: len(of_model(r)) >= count
         )
-    return [value for _, value, _ in records if value["model"] == model]
+    return of_model(records)
 
 
 async def test_error_rate_one_makes_every_score_an_error_and_the_backstop_answers(

@@ -1,17 +1,29 @@
-"""Running one model on one request: failures become data, and models load by entry point."""
+"""Running models on requests: failures become data, batches score together, offsets are
+committed only once written, and models load by entry point."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
 from models.base import Model, ModelInputError
+from models.rules import RulesBackstop
 from models.scorecard import Scorecard
+from streamapp.core.codec import DecodeError, encode
 from streamapp.core.records import Request
-from streamapp.processes.model import UnknownModelError, available_models, load_model, score_one
+from streamapp.core.scores import Scored, decode_scores
+from streamapp.processes.commits import CommitTracker
+from streamapp.processes.model import (
+    UnknownModelError,
+    available_models,
+    load_model,
+    readable_request,
+    score_batch_value,
+)
+from streamapp.processes.scoring import predict_many, predict_one, score_one
 
 REQUEST = Request(request_id="r1", payload={"features": {"worst radius": 12.0}})
 
@@ -75,3 +87,151 @@ def test_load_model_with_an_unknown_name_lists_the_known_ones() -> None:
     assert {"canary", "forest", "linear", "mlp", "rules", "scorecard"} <= set(available_models())
     with pytest.raises(UnknownModelError, match=rf"no model 'nope'.*known: {known}\)"):
         load_model("nope")
+
+
+class Doubler:
+    """A batch model that records how it was called."""
+
+    version = "double-1"
+
+    def __init__(self) -> None:
+        self.batch_calls: list[int] = []
+
+    def predict(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(payload.get("x"), int):
+            raise ModelInputError("payload.x must be an integer")
+        return {"y": 2 * payload["x"]}
+
+    def predict_batch(self, payloads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        self.batch_calls.append(len(payloads))
+        return [self.predict(p) for p in payloads]
+
+
+def test_a_batch_model_scores_requests_read_together_in_one_call() -> None:
+    model = Doubler()
+    outcomes = predict_many(model, [{"x": 1}, {"x": 2}, {"x": 3}])
+    assert outcomes == [({"y": 2}, None), ({"y": 4}, None), ({"y": 6}, None)]
+    assert model.batch_calls == [3]
+
+
+def test_one_bad_payload_in_a_batch_fails_alone() -> None:
+    model = Doubler()
+    outcomes = predict_many(model, [{"x": 1}, {"x": "two"}, {"x": 3}])
+    assert outcomes == [
+        ({"y": 2}, None),
+        (None, "ModelInputError: payload.x must be an integer"),
+        ({"y": 6}, None),
+    ]
+
+
+def test_a_batch_answer_of_the_wrong_length_is_not_trusted() -> None:
+    class Short(Doubler):
+        def predict_batch(self, payloads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+            return [{"y": 0}]
+
+    assert predict_many(Short(), [{"x": 1}, {"x": 2}]) == [({"y": 2}, None), ({"y": 4}, None)]
+
+
+def test_a_model_without_predict_batch_is_called_once_per_payload() -> None:
+    assert predict_many(Echo(), [{"a": 1}, {"a": 2}]) == [
+        ({"seen": {"a": 1}}, None),
+        ({"seen": {"a": 2}}, None),
+    ]
+
+
+def test_the_example_models_score_a_batch_as_they_score_one_by_one() -> None:
+    payloads = [REQUEST.payload, {"features": {"worst radius": 30.0}}, {"features": {}}]
+    for model in (Scorecard(), RulesBackstop()):
+        assert predict_many(model, payloads) == [predict_one(model, p) for p in payloads]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        b"",
+        b"not json",
+        b"[1]",
+        b'{"payload": {}}',
+        b'{"request_id": "", "payload": {}}',
+        b'{"request_id": 5, "payload": {}}',
+        b'{"request_id": "r", "payload": [1]}',
+        b'{"request_id": "r", "payload": {"x": NaN}}',
+    ],
+)
+def test_a_request_a_model_cannot_read_is_left_to_the_rendezvous(raw: bytes | None) -> None:
+    assert readable_request(raw) is None
+
+
+def test_a_readable_request_gives_its_id_and_payload() -> None:
+    raw = b'{"request_id": "r9", "payload": {"x": 1}, "deadline_ms": 50, "extra": true}'
+    assert readable_request(raw) == ("r9", {"x": 1})
+
+
+def test_scores_written_together_decode_as_the_scores_of_each_request() -> None:
+    value = score_batch_value(
+        "double",
+        "double-1",
+        ["a", "b"],
+        [({"y": 2}, None), (None, "ModelInputError: no")],
+        read_at=1.5,
+        finished_at=1.75,
+    )
+    assert decode_scores(value) == [
+        Scored("a", "double", "double-1", 1.5, 1.75, result={"y": 2}),
+        Scored("b", "double", "double-1", 1.5, 1.75, error="ModelInputError: no"),
+    ]
+
+
+def test_a_single_score_from_any_client_decodes_as_one_score() -> None:
+    raw = encode(score_one(Echo(), "echo", REQUEST, 2.0))
+    (one,) = decode_scores(raw)
+    assert (one.request_id, one.model, one.model_version, one.read_at) == (
+        "r1",
+        "echo",
+        "echo-3",
+        2.0,
+    )
+    assert one.result == {"seen": {"features": {"worst radius": 12.0}}} and one.error is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (
+            b'{"model": "m", "model_version": "1", "scores": [{"request_id": 1}]}',
+            "scores.0.request_id",
+        ),
+        (b'{"model": "m", "scores": []}', "model_version: Field required"),
+        (
+            b'{"model": "m", "model_version": "1", "scores": {}}',
+            "scores: Input should be a valid list",
+        ),
+        (b'{"request_id": "r", "model": 7}', "model: Input should be a valid string"),
+        (b"[]", "expected a JSON object, got list"),
+    ],
+)
+def test_a_malformed_score_message_is_refused_as_a_whole_by_name(raw: bytes, problem: str) -> None:
+    with pytest.raises(DecodeError, match=problem):
+        decode_scores(raw)
+
+
+def test_offsets_are_committable_only_up_to_the_first_batch_not_yet_written() -> None:
+    tracker = CommitTracker()
+    first, second = tracker.read("p0", 10), tracker.read("p0", 20)
+    other = tracker.read("p1", 5)
+    CommitTracker.written(second)
+    assert tracker.committable() == {}, "the first batch of p0 is still being scored"
+    CommitTracker.written(other)
+    assert tracker.committable() == {"p1": 6}
+    CommitTracker.written(first)
+    assert tracker.committable() == {"p0": 21}
+    assert tracker.committable() == {} and tracker.pending() == 0
+
+
+def test_partitions_taken_away_are_forgotten() -> None:
+    tracker = CommitTracker()
+    batch = tracker.read("p0", 3)
+    tracker.forget({"p0"})
+    CommitTracker.written(batch)
+    assert tracker.committable() == {} and tracker.pending() == 0
