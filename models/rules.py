@@ -13,6 +13,8 @@ class RulesBackstop:
 
     version = "rules-1"
     threshold = 16.8
+    #: A dictionary lookup and a comparison: the worker may run it itself, as the backstop.
+    in_process = True
 
     def predict(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Label by the worst-radius threshold."""

@@ -9,20 +9,21 @@ import logging
 
 import faust
 
-from streamapp.core.records import ControlChange, Mailbox, RegistryDoc
+from streamapp.core.records import ControlChange, RegistryDoc
 from streamapp.kafka_admin import ensure_topics
 from streamapp.settings import Settings, get_settings
 
 #: Modules that define the worker's agents, tasks and views; the worker imports them at start.
 WORKER_MODULES = [
     "streamapp.worker.recovery_patch",
+    "streamapp.worker.fetch_patch",
     "streamapp.worker.agents",
     "streamapp.worker.control_agent",
     "streamapp.worker.timers",
     "streamapp.web.registry_views",
     "streamapp.web.inspector",
     "streamapp.web.score_proxy",
-    "streamapp.stats.agent",
+    "streamapp.stats.folding",
     "streamapp.web.stats_views",
 ]
 
@@ -101,16 +102,17 @@ def raw_topic(name: str) -> faust.TopicT:
 
 requests = raw_topic(settings.topic("requests"))
 scores = raw_topic(settings.topic("scores"))
-ticks = raw_topic(settings.topic("ticks"))
 control = raw_topic(settings.topic("control"))
-observations = raw_topic(settings.topic("observations"))
 
+#: Closed mailboxes by ``<partition>:<request id>``: the answer's exact bytes and what the
+#: inspector shows (JSON, written in bulk by ``worker.closed_store``). Open mailboxes live in
+#: memory and in Kafka: their events are committed only once they are answered.
 mailboxes = app.Table(
-    "mailboxes",
-    key_type=str,
-    value_type=Mailbox,
+    "closed-mailboxes",
+    key_type=bytes,
+    value_type=bytes,
     partitions=settings.partitions,
-    help="One mailbox per request id: the request, its scores and its answer.",
+    help="One closed mailbox per request: its answer and scores, until the retention passes.",
 )
 
 #: The registry and policy: one document under REGISTRY_KEY, read by every worker. Small, so
@@ -136,10 +138,12 @@ control_history = app.GlobalTable(
     help="Applied control commands by zero-padded version.",
 )
 
-#: Per-minute statistics (plain JSON buckets with DDSketch sketches), one partition.
+#: Per-minute statistics by ``<partition>:<minute>`` (plain JSON buckets with DDSketch
+#: sketches), folded where each mailbox closes and written back in bulk once a second.
 stats_table = app.Table(
-    "stats",
-    key_type=str,
-    partitions=1,
-    help="Statistics per minute: counters and quantile sketches per model.",
+    "stats-buckets",
+    key_type=bytes,
+    value_type=bytes,
+    partitions=settings.partitions,
+    help="Statistics per partition and minute: counters and quantile sketches per model.",
 )

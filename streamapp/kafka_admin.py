@@ -15,7 +15,11 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from streamapp.settings import Settings
 
 #: Roles whose topics are keyed by request id and must share one partition count.
-MAILBOX_ROLES = ("requests", "scores", "ticks")
+MAILBOX_ROLES = ("requests", "scores")
+#: Requests and scores are stamped by the broker when they reach Kafka: the rendezvous decides
+#: in that event time (a deadline counts from the request's stamp; a score counts if its stamp
+#: is before the deadline), whatever the clients' clocks say.
+EVENT_TIME = {"message.timestamp.type": "LogAppendTime"}
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +34,19 @@ class TopicSpec:
 
     name: str
     partitions: int
+    configs: tuple[tuple[str, str], ...] = ()
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """All topics of a deployment; control is one partition so commands stay in order."""
-    specs = [TopicSpec(settings.topic(role), settings.partitions) for role in MAILBOX_ROLES]
+    specs = [
+        TopicSpec(settings.topic(role), settings.partitions, tuple(EVENT_TIME.items()))
+        for role in MAILBOX_ROLES
+    ]
     specs.append(TopicSpec(settings.topic("answers"), settings.partitions))
     specs.append(TopicSpec(settings.topic("control"), 1))
     specs.append(TopicSpec(settings.topic("deadletter"), 1))
     specs.append(TopicSpec(settings.topic("replays"), settings.partitions))
-    specs.append(TopicSpec(settings.topic("observations"), 1))
     return specs
 
 
@@ -56,7 +63,11 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(s.name, s.partitions, 1) for s in specs if s.name not in existing]
+        missing = [
+            NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.configs))
+            for s in specs
+            if s.name not in existing
+        ]
         if missing:
             response = await admin.create_topics(missing)
             for name, code, message in _topic_errors(response):
@@ -122,6 +133,10 @@ class TopicDirectory:
         self._retry_delay_s = retry_delay_s
         self._admin: AIOKafkaAdminClient | None = None
         self._lock = asyncio.Lock()
+
+    def known(self, name: str) -> bool:
+        """True if the topic is known to exist, without asking the broker."""
+        return name in self._known
 
     async def exists(self, name: str) -> bool:
         """True if the topic exists; unknown names trigger at most one refresh per interval."""

@@ -6,10 +6,10 @@ import json
 import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from streamapp.core.admission import Limits
@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=6.0, gt=0)
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
+    fetch_max_wait_ms: int = Field(default=5, ge=0, le=10_000)
+    fetch_min_bytes: int = Field(default=32 * 1024, ge=1)
+    late_after_ms: int = Field(default=100, ge=0)
+    catch_up_wait_ms: int = Field(default=1000, ge=0)
+    #: Entry-point models the worker runs itself as each mailbox opens (comma-separated).
+    in_process_models: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["rules"])
 
     model_ready_file: Path | None = None
 
@@ -77,6 +83,16 @@ class Settings(BaseSettings):
     archive_dir: Path | None = None
     archive_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     archive_segment_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
+
+    @field_validator("in_process_models", mode="before")
+    @classmethod
+    def _parse_names(cls, value: Any) -> Any:
+        """Accept ``rules,other`` as well as a JSON list; an empty string means none."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     @field_validator("models", mode="before")
     @classmethod

@@ -158,57 +158,6 @@ class DeadLetter(
     failed_at: float | None = None
 
 
-class Tick(
-    faust.Record,
-    serializer="json",
-    include_metadata=False,
-    namespace=f"{NAMESPACE}.Tick",
-):
-    """Internal: the deadline clock to the agent owning a mailbox.
-
-    Without ``answer``: look at the mailbox again (expiry). With ``answer``: the clock has
-    already sent this answer at the due time; record it and close the mailbox.
-    """
-
-    request_id: str
-    due_ms: int
-    answer: Answer | None = None
-
-
-class Arrival(
-    faust.Record, serializer="json", include_metadata=False, namespace="rendezvous.Arrival"
-):
-    """A score as the mailbox received it (``arrived_ms``: when the rendezvous read it)."""
-
-    model: str
-    model_version: str
-    arrived_ms: int
-    read_at: float
-    finished_at: float
-    result: dict[str, Any] | None = None
-    error: str | None = None
-
-
-class Mailbox(
-    faust.Record, serializer="json", include_metadata=False, namespace="rendezvous.Mailbox"
-):
-    """All the rendezvous knows of one request; stored in the ``mailboxes`` table."""
-
-    request_id: str
-    partition: int
-    created_ms: int
-    request: Request | None = None
-    return_topic: str | None = None
-    opened_ms: int | None = None
-    deadline_at: int | None = None
-    scores: list[Arrival] = []
-    answer: Answer | None = None
-    closed_ms: int | None = None
-    closed_by: str | None = None
-    late_scores: int = 0
-    duplicate_scores: int = 0
-
-
 class ModelEntry(
     faust.Record, serializer="json", include_metadata=False, namespace="rendezvous.ModelEntry"
 ):

@@ -150,9 +150,9 @@ def merged(buckets: Iterable[Mapping[str, Any]]) -> Accumulator:
     return combine(Accumulator(bucket, bucket.get("minute", 0)) for bucket in buckets)
 
 
-def combine(parts: Iterable[Accumulator]) -> Accumulator:
+def combine(parts: Iterable[Accumulator], *, minute: int = 0) -> Accumulator:
     """Parsed buckets summed into a new one (the parts are left as they are)."""
-    total = Accumulator(None, 0)
+    total = Accumulator(None, minute)
     for part in parts:
         for key in total.counts:
             total.counts[key] += part.counts[key]

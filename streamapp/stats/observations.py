@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from streamapp.core.policy import LIVE, SHADOW, Offer, Registry, choose
-from streamapp.core.records import Mailbox
+from streamapp.core.mailbox import Mailbox, offers
+from streamapp.core.policy import LIVE, SHADOW, Registry, choose
 
 SCORE_TOLERANCE = 0.05
 MISS_GRACE_MS = 50
@@ -32,18 +32,17 @@ def agree(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool | No
 def would_have_won(mailbox: Mailbox, registry: Registry, model: str) -> bool:
     """Had ``model`` been live (with its priority), would the policy, seeing the same answers
     at the same moment, have chosen it?"""
-    answer = mailbox.answer
-    if answer is None or mailbox.opened_ms is None or mailbox.deadline_at is None:
+    decided = mailbox.decision
+    if decided is None:
         return False
     rule = registry.rule_for(model)
     models = {**registry.models, model: replace(rule, state=LIVE)}
-    offers = [Offer(a.model, a.arrived_ms, a.result is not None) for a in mailbox.scores]
     choice = choose(
-        offers,
+        offers(mailbox, until_ms=decided.at_ms),
         replace(registry, models=models),
         opened_ms=mailbox.opened_ms,
-        deadline_ms=mailbox.deadline_at,
-        now_ms=answer.answered_at,
+        deadline_ms=mailbox.deadline_ms,
+        now_ms=decided.at_ms,
         request_id=mailbox.request_id,
     )
     return choice is not None and choice.model == model
@@ -51,8 +50,8 @@ def would_have_won(mailbox: Mailbox, registry: Registry, model: str) -> bool:
 
 def decision(mailbox: Mailbox, registry: Registry) -> dict[str, Any]:
     """The observation of a closed mailbox."""
-    answer = mailbox.answer
-    assert answer is not None and mailbox.opened_ms is not None
+    decided = mailbox.decision
+    assert decided is not None
     scores = []
     for arrival in mailbox.scores:
         rule = registry.rule_for(arrival.model)
@@ -72,18 +71,15 @@ def decision(mailbox: Mailbox, registry: Registry) -> dict[str, Any]:
                 ),
             }
         )
-    missed = (
-        answer.deadline_at is not None and answer.answered_at > answer.deadline_at + MISS_GRACE_MS
-    )
     return {
         "kind": "decision",
-        "at": answer.answered_at,
-        "status": answer.status,
-        "rule": answer.rule,
-        "winner": answer.model,
-        "result": answer.result,
-        "late": answer.late,
-        "deadline_missed": missed,
+        "at": decided.answered_ms,
+        "status": decided.status,
+        "rule": decided.rule,
+        "winner": decided.model,
+        "result": decided.result,
+        "late": decided.late,
+        "deadline_missed": decided.answered_ms > mailbox.deadline_ms + MISS_GRACE_MS,
         "scores": scores,
     }
 

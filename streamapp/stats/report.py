@@ -70,7 +70,7 @@ def histogram(total: Accumulator, names: Sequence[str]) -> dict[str, Any]:
 def fingerprint(bucket: Mapping[str, Any]) -> tuple[int, ...]:
     """Changes whenever a bucket gains an observation (decisions and late scores)."""
     late = sum(entry.get("late", 0) for entry in bucket.get("models", {}).values())
-    return (bucket.get("minute", 0), bucket.get("answers", 0), late)
+    return (bucket.get("partition", -1), bucket.get("minute", 0), bucket.get("answers", 0), late)
 
 
 _parsed: OrderedDict[tuple[int, ...], Accumulator] = OrderedDict()
@@ -123,14 +123,18 @@ def report(
     with_buckets: bool = False,
 ) -> dict[str, Any]:
     """The whole report for a time window (``buckets`` already selected by the caller)."""
-    ordered = sorted(buckets, key=lambda b: b["minute"])
-    parts = [parsed(bucket) for bucket in ordered]
+    by_minute: dict[int, list[Accumulator]] = {}
+    for bucket in buckets:  # one bucket per partition and minute: a minute is their sum
+        by_minute.setdefault(bucket["minute"], []).append(parsed(bucket))
+    parts = [
+        group[0] if len(group) == 1 else combine(group, minute=minute)
+        for minute, group in sorted(by_minute.items())
+    ]
     total = combine(parts)
     names = sorted(n for n in total.models if models is None or n in models)
     answers = total.counts["answers"]
-    last_full = next(
-        (b for b in ordered if b["minute"] == now_ms - now_ms % BUCKET_MS - BUCKET_MS), None
-    )
+    last_minute = now_ms - now_ms % BUCKET_MS - BUCKET_MS
+    last_full = next((p.counts for p in parts if p.minute == last_minute), None)
     return {
         "now": now_ms,
         "bucket_s": BUCKET_MS // 1000,

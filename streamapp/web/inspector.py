@@ -1,61 +1,96 @@
-"""``GET /v1/requests/{request_id}``: a mailbox's timeline, served by the worker that holds it."""
+"""``GET /v1/requests/{request_id}``: a mailbox's timeline, served by the worker that holds it.
+
+An open or recently closed mailbox is read from the worker's memory, an older one from the
+table. The payload is not kept in the mailbox: it is read from the requests topic at the
+offset the mailbox records, only when a timeline is asked for.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 from urllib.parse import quote
 
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.web import Request, Response, View
 
-from streamapp.app import app, mailboxes, settings
-from streamapp.core.mailbox import is_open
-from streamapp.core.records import Mailbox
+from streamapp.app import app, settings
 from streamapp.web.peers import ask_peers_for
 from streamapp.worker import registry_cache
+from streamapp.worker.closed_store import mailbox_record
+from streamapp.worker.state import rendezvous, store
+
+log = logging.getLogger(__name__)
+PAYLOAD_TIMEOUT_S = 2.0
 
 
-def timeline(mailbox: Mailbox) -> dict[str, Any]:
+def timeline(record: dict[str, Any], state: str) -> dict[str, Any]:
     """The request, each score with its arrival, the schedule, and the answer with its rule."""
-    opened = mailbox.opened_ms
-    registry = registry_cache.current_registry()
-    if mailbox.answer is not None:
-        state = "answered"
-    elif is_open(mailbox):
-        state = "open"
-    else:
-        state = "waiting_for_request"
+    opened = record["opened_ms"]
+
+    def score(entry: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "model": entry["model"],
+            "model_version": entry["model_version"],
+            "arrived_at": entry["arrived_ms"],
+            "since_open_ms": entry["arrived_ms"] - opened,
+            "ok": entry["result"] is not None,
+            "result": entry["result"],
+            "error": entry["error"],
+            "read_at": entry["read_at"],
+            "finished_at": entry["finished_at"],
+        }
+
     return {
-        "request_id": mailbox.request_id,
+        "request_id": record["request_id"],
         "state": state,
-        "partition": mailbox.partition,
+        "partition": record["partition"],
+        "offset": record["offset"],
         "worker": settings.worker_id,
-        "request": mailbox.request.asdict() if mailbox.request else None,
-        "return_topic": mailbox.return_topic,
+        "return_topic": record["return_topic"],
         "opened_at": opened,
-        "deadline_at": mailbox.deadline_at,
+        "deadline_at": record["deadline_ms"],
         "schedule": [
             {"at": opened + step.after_ms, "min_priority": step.min_priority}
-            for step in registry.steps
-            if opened is not None
+            for step in registry_cache.current_registry().steps
         ],
-        "scores": [
-            {
-                "model": a.model,
-                "model_version": a.model_version,
-                "arrived_at": a.arrived_ms,
-                "since_open_ms": None if opened is None else a.arrived_ms - opened,
-                "ok": a.result is not None,
-                "result": a.result,
-                "error": a.error,
-                "read_at": a.read_at,
-                "finished_at": a.finished_at,
-            }
-            for a in mailbox.scores
-        ],
-        "answer": mailbox.answer.asdict() if mailbox.answer else None,
-        "late_scores": mailbox.late_scores,
-        "duplicate_scores": mailbox.duplicate_scores,
+        "scores": [score(entry) for entry in record["scores"]],
+        "late_scores": [score(entry) for entry in record.get("late_scores", [])],
+        "duplicate_scores": record["duplicate_scores"],
+        "answer": orjson.loads(record["answer"]) if record["answer"] else None,
     }
+
+
+def find_local(request_id: str) -> tuple[dict[str, Any], str] | None:
+    """This worker's record of a request (memory first, then the table), with its state."""
+    for partition in store.partitions():
+        mailbox = rendezvous.mailbox((partition, request_id))
+        if mailbox is not None:
+            return mailbox_record(mailbox), "open" if mailbox.is_open else "answered"
+    found = store.find(request_id)
+    return (found, "answered") if found is not None else None
+
+
+async def read_payload(partition: int, offset: int) -> dict[str, Any] | None:
+    """The request as it is in Kafka (None if it can no longer be read)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(settings.topic("requests"), partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        message = await asyncio.wait_for(consumer.getone(), PAYLOAD_TIMEOUT_S)
+        data = orjson.loads(message.value) if message.offset == offset else None
+    except (TimeoutError, orjson.JSONDecodeError) as error:
+        log.info("request at %s@%d could not be read: %r", partition, offset, error)
+        data = None
+    finally:
+        await consumer.stop()
+    return data if isinstance(data, dict) else None
 
 
 async def ask_peers(request_id: str) -> dict[str, Any] | None:
@@ -74,13 +109,15 @@ class RequestTimeline(View):
 
     async def get(self, request: Request, request_id: str) -> Response:
         """The timeline, or 404 when this request is unknown or has expired."""
-        mailbox = mailboxes.get(request_id)
-        if mailbox is not None:
-            return self.json(timeline(mailbox))
+        found = find_local(request_id)
+        if found is not None:
+            body = timeline(*found)
+            body["request"] = await read_payload(body["partition"], body["offset"])
+            return self.json(body)
         if request.query.get("local") != "1":
-            found = await ask_peers(request_id)
-            if found is not None:
-                return self.json(found)
+            from_peer = await ask_peers(request_id)
+            if from_peer is not None:
+                return self.json(from_peer)
         return self.json(
             {
                 "error": f"no mailbox for request {request_id!r} (unknown, or expired after "

@@ -28,3 +28,17 @@ async def ask_peers_for(path: str) -> dict[str, Any] | None:
             found: dict[str, Any] = reply.json()
             return found
     return None
+
+
+async def ask_all_peers(path: str) -> list[dict[str, Any]]:
+    """GET ``path`` from every other worker; the 200 answers (a peer that fails is left out)."""
+    own = str(app.conf.canonical_url).rstrip("/")
+    peers = {str(url).rstrip("/") for url in app.router.tables_metadata()}
+    peers.discard(own)
+    if not peers:
+        return []
+    async with httpx.AsyncClient(timeout=PEER_TIMEOUT_S) as client:
+        replies = await asyncio.gather(
+            *(client.get(f"{url}{path}") for url in sorted(peers)), return_exceptions=True
+        )
+    return [r.json() for r in replies if isinstance(r, httpx.Response) and r.status_code == 200]

@@ -25,7 +25,7 @@ from streamapp.web.problems import (
     require_admin,
     validated,
 )
-from streamapp.worker import deadlines, outbox, registry_cache
+from streamapp.worker import engine, registry_cache, state
 
 
 @app.page("/health")
@@ -42,7 +42,8 @@ class Health(View):
             "app_id": settings.app_id,
             "worker": settings.worker_id,
             "policy_version": registry_cache.current_doc().version,
-            "pending_wakeups": len(deadlines.clock),
+            "pending_mailboxes": state.rendezvous.pending(),
+            "pending_wakeups": len(engine.clock),
         }
         return self.json(body, status=200 if ready else 503)
 
@@ -74,7 +75,7 @@ async def send_and_wait(command: Control) -> RegistryDoc:
     """Send a command and wait until this worker has applied it (504 if it takes too long)."""
     command_id = uuid.uuid4().hex
     command = command.derive(command_id=command_id, issued_at=time.time())
-    await outbox.emit(settings.topic("control"), command.model or "policy", encode(command))
+    await engine.outbox.emit(settings.topic("control"), command.model or "policy", encode(command))
     deadline = time.monotonic() + settings.control_timeout_s
     while time.monotonic() < deadline:
         doc = registry_cache.current_doc()

@@ -21,7 +21,7 @@ from streamapp.core.records import Answer
 from streamapp.core.records import Request as RequestRecord
 from streamapp.kafka_admin import TopicSpec, ensure_topics
 from streamapp.web.problems import HTTPProblem, json_body, problem_response
-from streamapp.worker import outbox, state
+from streamapp.worker import engine, state
 
 REPLY_TOPIC = settings.topic(f"replies-{settings.worker_id}")
 REPLY_MARGIN_S = 3.0
@@ -104,7 +104,7 @@ class ScoreProxy(View):
         _waiting[request_id] = waiting
         budget_ms = stream_request.deadline_ms or settings.default_deadline_ms
         try:
-            await outbox.emit(settings.topic("requests"), request_id, encode(stream_request))
+            await engine.outbox.emit(settings.topic("requests"), request_id, encode(stream_request))
             return await asyncio.wait_for(waiting, budget_ms / 1000 + REPLY_MARGIN_S)
         except TimeoutError:
             raise HTTPProblem(

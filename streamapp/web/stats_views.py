@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 
 from streamapp.app import app, stats_table
-from streamapp.stats.agent import unwritten_buckets
 from streamapp.stats.buckets import QUANTILES, bucket_of
+from streamapp.stats.folding import unwritten_buckets
 from streamapp.stats.report import report
-from streamapp.web.peers import ask_peers_for
+from streamapp.web.peers import ask_all_peers
 from streamapp.web.problems import HTTPProblem, problem_response
 from streamapp.worker import registry_cache, state
 from streamapp.worker.clock import now_ms
@@ -39,21 +40,21 @@ def window(request: Request, now: int) -> tuple[int, int]:
     return since, until
 
 
-def local_buckets(since: int, until: int) -> list[Mapping[str, Any]]:
-    """The buckets of this worker's stats partition that overlap the window (with the minutes
-    folded in memory but not written back yet)."""
+def local_buckets(since: int, until: int) -> list[dict[str, Any]]:
+    """The buckets of this worker's partitions that overlap the window (with those folded in
+    memory but not written back yet), each marked with its partition."""
     first, last = bucket_of(since), bucket_of(until)
-    found: dict[int, Mapping[str, Any]] = {
-        int(key): value for key, value in stats_table.items() if first <= int(key) <= last
-    }
-    found.update({m: v for m, v in unwritten_buckets().items() if first <= m <= last})
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for key, value in stats_table.items():
+        partition, _, minute = key.partition(b":")
+        if minute and first <= int(minute) <= last:
+            found[(int(partition), int(minute))] = orjson.loads(value)
+    for (partition, minute), bucket in unwritten_buckets().items():
+        if first <= minute <= last:
+            found[(partition, minute)] = dict(bucket)
+    for (partition, _), bucket in found.items():
+        bucket["partition"] = partition
     return list(found.values())
-
-
-def owns_stats() -> bool:
-    """True if this worker holds the statistics partition."""
-    changelog = stats_table.changelog_topic.get_topic_name()
-    return any(tp.topic == changelog for tp in app.assignor.assigned_actives())
 
 
 @app.page("/v1/stats")
@@ -67,18 +68,19 @@ class Stats(View):
             since, until = window(request, now)
         except HTTPProblem as problem:
             return problem_response(self, problem)
-        if not owns_stats() and request.query.get("local") != "1":
-            found = await ask_peers_for(f"/v1/stats?{request.query_string}&local=1")
-            if found is not None:
-                return self.json(found)
+        buckets = local_buckets(since, until)
+        if request.query.get("local") == "1":  # a peer asks: this worker's buckets only
+            return self.json({"raw_buckets": buckets})
+        for reply in await ask_all_peers(f"/v1/stats?since={since}&until={until}&local=1"):
+            buckets.extend(reply.get("raw_buckets", []))
         wanted = request.query.get("model")
         body = report(
-            local_buckets(since, until),
+            buckets,
             registry_cache.current_registry(),
             now_ms=now,
             since_ms=since,
             until_ms=until,
-            pending=len(state.open_requests),
+            pending=state.rendezvous.pending(),
             canary=registry_cache.canary_name(),
             models=[m for m in wanted.split(",") if m] if wanted else None,
             with_buckets=request.query.get("buckets") in ("1", "true"),
@@ -97,7 +99,7 @@ class _Collector:
             now_ms=now,
             since_ms=now - DEFAULT_WINDOW_MS,
             until_ms=now,
-            pending=len(state.open_requests),
+            pending=state.rendezvous.pending(),
             canary=registry_cache.canary_name(),
         )
         totals = body["totals"]

@@ -1,7 +1,7 @@
-"""The deadline clock: wakes mailboxes at their due time by sending a Tick to their partition.
+"""The deadline clock: wakes mailboxes at their due time (a schedule step or the deadline).
 
-It holds no table state (only agents write tables); after a restart or rebalance it is
-refilled from the recovered mailboxes, so overdue requests are answered at once.
+It decides nothing itself: ``on_due`` is called in the loop at the due millisecond, for every
+mailbox due, with no await in between, so one slow answer cannot hold up another deadline.
 """
 
 from __future__ import annotations
@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
-#: Called with (request id, partition, due ms) when a mailbox falls due.
-OnDue = Callable[[str, int, int], Awaitable[None]]
+log = logging.getLogger(__name__)
+
+#: Called with (key, due ms) when a mailbox falls due; must not block.
+OnDue = Callable[[tuple[int, str], int], None]
 
 
 def now_ms() -> int:
@@ -22,51 +25,62 @@ def now_ms() -> int:
 
 
 class DeadlineClock:
-    """A heap of (due, request id, partition); the latest schedule per request wins."""
+    """A heap of (due, key); the latest schedule per key wins. Keys are (partition, id)."""
 
     def __init__(self, on_due: OnDue) -> None:
         self._on_due = on_due
-        self._heap: list[tuple[int, str, int]] = []
-        self._due: dict[str, int] = {}
-        self._active: set[int] | None = None
+        self._heap: list[tuple[int, tuple[int, str]]] = []
+        self._due: dict[tuple[int, str], int] = {}
         self._changed = asyncio.Event()
+        self.failures = 0
 
     def __len__(self) -> int:
         return len(self._due)
 
-    def schedule(self, request_id: str, partition: int, due_ms: int) -> None:
-        """Wake this request at ``due_ms`` (replacing any earlier schedule for it)."""
-        if self._due.get(request_id) == due_ms:
+    def schedule(self, key: tuple[int, str], due_ms: int) -> None:
+        """Wake this mailbox at ``due_ms`` (replacing any earlier schedule for it)."""
+        if self._due.get(key) == due_ms:
             return
-        self._due[request_id] = due_ms
-        heapq.heappush(self._heap, (due_ms, request_id, partition))
+        self._due[key] = due_ms
+        heapq.heappush(self._heap, (due_ms, key))
         if self._heap[0][0] == due_ms:
             self._changed.set()
 
-    def cancel(self, request_id: str) -> None:
-        """Stop waking this request."""
-        self._due.pop(request_id, None)
+    def cancel(self, key: tuple[int, str]) -> None:
+        """Stop waking this mailbox."""
+        self._due.pop(key, None)
 
-    def keep_partitions(self, partitions: Iterable[int]) -> None:
-        """Only wake mailboxes of these partitions (the ones this worker owns now)."""
-        self._active = set(partitions)
+    def drop_partitions(self, partitions: Iterable[Hashable]) -> None:
+        """Forget the mailboxes of partitions this worker no longer owns."""
+        gone = set(partitions)
+        for key in [k for k in self._due if k[0] in gone]:
+            del self._due[key]
 
-    def _pop_due(self, at_ms: int) -> list[tuple[str, int, int]]:
+    def _pop_due(self, at_ms: int) -> list[tuple[tuple[int, str], int]]:
         fired = []
         while self._heap and self._heap[0][0] <= at_ms:
-            due, request_id, partition = heapq.heappop(self._heap)
-            if self._due.get(request_id) != due:
-                continue
-            del self._due[request_id]
-            if self._active is None or partition in self._active:
-                fired.append((request_id, partition, due))
+            due, key = heapq.heappop(self._heap)
+            if self._due.get(key) == due:
+                del self._due[key]
+                fired.append((key, due))
         return fired
 
+    def fire_due(self, at_ms: int) -> int:
+        """Call ``on_due`` for every mailbox due by ``at_ms``; a failing call is logged and
+        counted, never stops the others. Returns how many fired."""
+        fired = self._pop_due(at_ms)
+        for key, due in fired:
+            try:
+                self._on_due(key, due)
+            except Exception:
+                self.failures += 1
+                log.exception("deadline of %s at %d failed", key, due)
+        return len(fired)
+
     async def run(self) -> None:
-        """Send ticks as they fall due, forever."""
+        """Fire mailboxes as they fall due, forever."""
         while True:
-            for request_id, partition, due in self._pop_due(now_ms()):
-                await self._on_due(request_id, partition, due)
+            self.fire_due(now_ms())
             self._changed.clear()
             delay = (self._heap[0][0] - now_ms()) / 1000 if self._heap else 3600.0
             if delay > 0:

@@ -11,7 +11,7 @@ from streamapp.app import REGISTRY_KEY, app, control, control_history, registry_
 from streamapp.core.codec import DecodeError, decode
 from streamapp.core.control import ControlError, apply_command
 from streamapp.core.records import Control
-from streamapp.worker.agents import dead_letter
+from streamapp.worker import engine
 from streamapp.worker.registry_cache import current_doc
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ async def apply_control(stream: faust.StreamT[bytes]) -> None:
             command = decode(Control, event.message.value)
             applied = apply_command(current_doc(), command, now=time.time())
         except (DecodeError, ControlError) as error:
-            await dead_letter(event, f"invalid control command: {error}")
+            engine.outbox.dead_letter(event.message, f"invalid control command: {error}")
             continue
         if applied.change is None and applied.doc is current_doc():
             continue

@@ -1,30 +1,155 @@
-"""The worker's one way out to Kafka: answers, ticks, dead letters and observations."""
+"""The worker's one way out to Kafka: a closed mailbox is persisted, then its answer is sent.
+
+Persisting before sending is what keeps every copy of an answer identical: after a crash, a
+mailbox whose answer may have left is found closed in the table and its stored bytes are sent
+again, never a decision made anew. Mailboxes closed in the same turn of the loop are persisted
+together (one changelog batch per partition) and flushes overlap, so one slow write never holds
+up the next. A send to a topic whose metadata is not known yet runs on its own, so it cannot
+hold up other answers either.
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
-import faust
+import orjson
+from aiokafka import AIOKafkaProducer
 
-from streamapp.app import raw_topic, settings
+from streamapp.app import app, settings
+from streamapp.core.mailbox import Mailbox
+from streamapp.core.rendezvous import Closed
+from streamapp.worker.closed_store import ClosedStore
 
-_outgoing: dict[str, faust.TopicT] = {}
-
-
-async def emit(topic: str, key: str, value: bytes, *, partition: int | None = None) -> None:
-    """Send one record (answers, ticks, dead letters)."""
-    if topic not in _outgoing:
-        _outgoing[topic] = raw_topic(topic)
-    await _outgoing[topic].send(key=key.encode(), value=value, partition=partition)
+log = logging.getLogger(__name__)
+RETRY_PERSIST_S = 0.5
 
 
-async def observe(observation: dict[str, Any]) -> None:
-    """Hand an observation to the statistics agent (unless statistics are switched off)."""
-    if not settings.stats_enabled:
-        return
-    await emit(
-        settings.topic("observations"),
-        str(observation["at"]),
-        json.dumps(observation, separators=(",", ":")).encode(),
-    )
+def producer() -> AIOKafkaProducer:
+    """Faust's own aiokafka producer: Faust flushes it before every offset commit."""
+    found: AIOKafkaProducer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+    return found
+
+
+def _log_failure(topic: str) -> Callable[[asyncio.Future[Any]], None]:
+    def check(delivery: asyncio.Future[Any]) -> None:
+        if not delivery.cancelled() and delivery.exception() is not None:
+            log.error("a message to %s was not delivered: %r", topic, delivery.exception())
+
+    return check
+
+
+class Outbox:
+    """Persists closed mailboxes and sends their answers, in that order."""
+
+    def __init__(self, store: ClosedStore) -> None:
+        self._store = store
+        self._closing: list[Closed] = []
+        self._scheduled = False
+        self._flushes: set[asyncio.Task[None]] = set()
+        self._sends: set[asyncio.Task[None]] = set()
+        #: Called with every mailbox whose answer has been sent (the statistics).
+        self.answered: list[Callable[[Mailbox], None]] = []
+        self.persist_failures = 0
+
+    def closing(self, closed: Closed) -> None:
+        """Persist this mailbox and send its answer, with the others closed in this turn."""
+        self._closing.append(closed)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._scheduled = False
+        batch, self._closing = self._closing, []
+        if batch:
+            task = asyncio.create_task(self._flush(batch))
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self, batch: list[Closed]) -> None:
+        mailboxes = [closed.mailbox for closed in batch]
+        while True:
+            try:
+                await self._store.close(mailboxes)
+                break
+            except Exception as error:  # the broker is away: nothing leaves until it is back
+                self.persist_failures += 1
+                log.error("cannot persist %d closed mailboxes (retrying): %r", len(batch), error)
+                await asyncio.sleep(RETRY_PERSIST_S)
+        for closed in batch:
+            mailbox = closed.mailbox
+            assert mailbox.decision is not None
+            topic = mailbox.return_topic
+            if producer()._metadata.partitions_for_topic(topic) is None:
+                # Metadata first (up to the producer's timeout): on its own, so no other
+                # answer waits for it; its events are released once it is on its way.
+                self._spawn(self._deliver(closed))
+            else:
+                await self._deliver(closed)
+        for mailbox in mailboxes:
+            for listener in self.answered:
+                listener(mailbox)
+
+    async def _deliver(self, closed: Closed) -> None:
+        """Hand the answer to the producer, then release its events: Faust flushes the
+        producer before it commits their offsets, so an acknowledged request is answered."""
+        mailbox = closed.mailbox
+        assert mailbox.decision is not None
+        await self._send(mailbox.return_topic, mailbox.request_id, mailbox.decision.wire, None)
+        for hold in closed.holds:
+            hold.release()
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    def send(self, topic: str, key: str, value: bytes, *, partition: int | None = None) -> None:
+        """Put one message on its way (refusals, stored answers, dead letters) without waiting."""
+        self._spawn(self._send(topic, key, value, partition))
+
+    async def _send(self, topic: str, key: str, value: bytes, partition: int | None) -> None:
+        try:
+            delivery = await producer().send(topic, value, key=key.encode(), partition=partition)
+        except Exception as error:
+            log.error("cannot send to %s: %r", topic, error)
+            return
+        delivery.add_done_callback(_log_failure(topic))
+
+    async def emit(self, topic: str, key: str, value: bytes) -> None:
+        """Send one message and wait until the broker has it (control commands, the proxy)."""
+        delivery = await producer().send(topic, value, key=key.encode())
+        await delivery
+
+    def dead_letter(self, message: Any, reason: str) -> None:
+        """Send a message that cannot be used to the dead-letter topic, with its origin."""
+        raw = message.value if isinstance(message.value, bytes) else b""
+        key = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else None
+        letter = {
+            "reason": reason,
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "key": key,
+            "value": raw[:65536].decode("utf-8", "replace"),
+            "failed_at": time.time(),
+        }
+        log.warning(
+            "dead letter from %s[%s]@%s: %s",
+            message.topic,
+            message.partition,
+            message.offset,
+            reason,
+        )
+        self.send(settings.topic("deadletter"), key or "", orjson.dumps(letter))
+
+    async def settle(self) -> None:
+        """Wait for every flush and send in flight (before partitions move to another worker)."""
+        self._flush_now()
+        pending = [*self._flushes, *self._sends]
+        if pending:
+            await asyncio.wait(pending, timeout=10)

@@ -1,20 +1,40 @@
-"""Per-process state of a worker that its agents, clock and views share."""
+"""Per-process state of a worker, shared by its agents, its clock and its views."""
 
 from __future__ import annotations
 
-from streamapp.app import settings
-from streamapp.core.mailbox import Timing
+from faust.types import TP
+
+from streamapp.app import app, settings
+from streamapp.core.rendezvous import Rendezvous
 from streamapp.kafka_admin import TopicDirectory
+from streamapp.worker.closed_store import ClosedStore
 from streamapp.worker.gap_watch import GapWatch
+from streamapp.worker.holds import InOrderAcks
+from streamapp.worker.in_process import load_in_process
+from streamapp.worker.positions import ScorePositions
 
 limits = settings.limits
 topic_directory = TopicDirectory(settings)
-#: Request ids of the open mailboxes on this worker (for "pending mailboxes").
-open_requests: set[str] = set()
 #: Offsets of the requests topic as this worker's agent saw them (warns on skipped ones).
 request_offsets = GapWatch()
+acks = InOrderAcks()
+store = ClosedStore(retention_ms=int(settings.mailbox_retention_s * 1000))
+#: The models this worker runs itself as each mailbox opens (the backstop).
+in_process_models = load_in_process(settings.in_process_models)
 
 
-def timing(now: int) -> Timing:
-    """Time facts for one transition."""
-    return Timing(now_ms=now, retention_ms=int(settings.mailbox_retention_s * 1000))
+def scores_highwater(partition: int) -> int | None:
+    """The end of a scores partition as of the latest fetch (None if not known yet)."""
+    try:
+        end = app.consumer.highwater(TP(settings.topic("scores"), partition))
+    except Exception:  # not assigned (mid-rebalance), not started, not fetched yet: unknown
+        return None
+    return end if isinstance(end, int) else None
+
+
+positions = ScorePositions(scores_highwater)
+rendezvous = Rendezvous(
+    lookup=store.lookup,
+    late_after_ms=settings.late_after_ms,
+    catch_up_wait_ms=settings.catch_up_wait_ms,
+)

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from streamapp.app import mailboxes, settings
+from streamapp.app import settings
 from streamapp.core.codec import decode
 from streamapp.core.records import Answer, DeadLetter
 from streamapp.kafka_admin import TopicLookupError
-from streamapp.worker import agents, deadlines, state
+from streamapp.worker import agents, engine, state
 from streamapp.worker.clock import now_ms
 from tests.functional.conftest import Sent
 
@@ -20,7 +20,7 @@ DEADLETTER = settings.topic("deadletter")
 
 
 def request(request_id: str, **fields: object) -> bytes:
-    body = {"request_id": request_id, "payload": {"features": {"x": 1}}, **fields}
+    body = {"request_id": request_id, "payload": {"features": {"worst radius": 12.0}}, **fields}
     return json.dumps(body).encode()
 
 
@@ -38,17 +38,28 @@ def score(request_id: str, model: str, *, result: dict | None = None, error: str
     return json.dumps(body).encode()
 
 
+def batch(model: str, *entries: tuple[str, dict]) -> bytes:
+    now = time.time()
+    scores = [
+        {"request_id": rid, "read_at": now, "finished_at": now, "result": result}
+        for rid, result in entries
+    ]
+    return json.dumps({"model": model, "model_version": f"{model}-1", "scores": scores}).encode()
+
+
 def answers(sent: Sent, topic: str = ANSWERS) -> list[Answer]:
     return [decode(Answer, raw) for raw in sent.on(topic)]
+
+
+def letters(sent: Sent) -> list[DeadLetter]:
+    return [decode(DeadLetter, raw) for raw in sent.on(DEADLETTER)]
 
 
 async def test_preferred_models_score_answers_at_once_with_its_result(worker: Sent) -> None:
     async with agents.collect_requests.test_context() as requests:
         await requests.put(request("r1", deadline_ms=60_000), key=b"r1", partition=2)
-    assert answers(worker) == []
+    assert answers(worker) == [], "the in-process backstop alone does not decide early"
     async with agents.collect_scores.test_context() as scores:
-        await scores.put(score("r1", "rules", result={"label": "benign"}), key=b"r1", partition=2)
-        assert answers(worker) == []
         await scores.put(
             score("r1", "scorecard", result={"label": "malignant"}), key=b"r1", partition=2
         )
@@ -58,25 +69,44 @@ async def test_preferred_models_score_answers_at_once_with_its_result(worker: Se
     assert {c.model for c in answer.candidates} == {"rules", "scorecard"}
 
 
-async def test_deadline_tick_answers_with_backstop_when_preferred_model_is_silent(
+async def test_a_score_batch_files_every_score_in_its_mailbox(worker: Sent) -> None:
+    async with agents.collect_requests.test_context() as requests:
+        for rid in ("b1", "b2"):
+            await requests.put(request(rid, deadline_ms=60_000), key=rid.encode(), partition=1)
+    async with agents.collect_scores.test_context() as scores:
+        await scores.put(
+            batch("scorecard", ("b1", {"label": "benign"}), ("b2", {"label": "malignant"})),
+            key=b"scorecard",
+            partition=1,
+        )
+    found = {a.request_id: a for a in answers(worker)}
+    assert {rid: a.result["label"] for rid, a in found.items()} == {
+        "b1": "benign",
+        "b2": "malignant",
+    }
+    assert {a.rule for a in found.values()} == {"top_priority"}
+
+
+async def test_the_clock_answers_with_the_in_process_backstop_at_the_deadline(
     worker: Sent,
 ) -> None:
     async with agents.collect_requests.test_context() as requests:
-        await requests.put(
-            request("r2", deadline_ms=300), key=b"r2", partition=0, timestamp=time.time()
-        )
-    async with agents.collect_scores.test_context() as scores:
-        await scores.put(score("r2", "rules", result={"label": "benign"}), key=b"r2", partition=0)
-    deadline = mailboxes["r2"].deadline_at
-    assert answers(worker) == [] and mailboxes["r2"].answer is None, "filed within 300 ms"
-    while now_ms() < deadline:
+        await requests.put(request("r2", deadline_ms=300), key=b"r2", partition=0)
+    mailbox = state.rendezvous.mailbox((0, "r2"))
+    assert mailbox is not None and mailbox.is_open and answers(worker) == []
+    while now_ms() < mailbox.deadline_ms:
         time.sleep(0.001)
-    tick = json.dumps({"request_id": "r2", "due_ms": deadline}).encode()
-    async with agents.collect_ticks.test_context() as ticks:
-        await ticks.put(tick, key=b"r2", partition=0)
+    engine.clock.fire_due(now_ms())
     [answer] = answers(worker)
     assert (answer.status, answer.model, answer.rule) == ("ok", "rules", "backstop")
     assert answer.answered_at >= answer.deadline_at
+
+
+async def test_the_clock_before_the_deadline_sends_nothing_and_waits(worker: Sent) -> None:
+    async with agents.collect_requests.test_context() as requests:
+        await requests.put(request("c3", deadline_ms=60_000), key=b"c3", partition=0)
+    assert engine.clock.fire_due(now_ms()) == 0
+    assert answers(worker) == [] and state.rendezvous.mailbox((0, "c3")).is_open
 
 
 async def test_late_score_is_counted_and_changes_nothing(worker: Sent) -> None:
@@ -87,11 +117,31 @@ async def test_late_score_is_counted_and_changes_nothing(worker: Sent) -> None:
             score("r3", "scorecard", result={"label": "benign"}), key=b"r3", partition=1
         )
         await scores.put(
-            score("r3", "rules", result={"label": "malignant"}), key=b"r3", partition=1
+            score("r3", "linear", result={"label": "malignant"}), key=b"r3", partition=1
         )
     assert len(answers(worker)) == 1
-    assert mailboxes["r3"].late_scores == 1
-    assert mailboxes["r3"].answer.model == "scorecard"
+    mailbox = state.rendezvous.mailbox((1, "r3"))
+    assert [a.model for a in mailbox.late_scores] == ["linear"]
+    assert mailbox.decision.model == "scorecard"
+
+
+async def test_a_retry_gets_the_same_answer_bytes_and_another_payload_is_refused(
+    worker: Sent,
+) -> None:
+    async with agents.collect_requests.test_context() as requests:
+        await requests.put(request("r4"), key=b"r4", partition=3)
+    async with agents.collect_scores.test_context() as scores:
+        await scores.put(
+            score("r4", "scorecard", result={"label": "benign"}), key=b"r4", partition=3
+        )
+    async with agents.collect_requests.test_context() as requests:
+        await requests.put(request("r4"), key=b"r4", partition=3)
+        other = {"request_id": "r4", "payload": {"features": {"worst radius": 30.0}}}
+        await requests.put(json.dumps(other).encode(), key=b"r4", partition=3)
+    first, again = worker.on(ANSWERS)
+    assert first == again, "a retry gets the stored answer, byte for byte"
+    [letter] = letters(worker)
+    assert "request id 'r4' in use (another payload)" in letter.reason
 
 
 async def test_undecodable_request_goes_to_dead_letter_and_next_one_is_served(
@@ -99,19 +149,19 @@ async def test_undecodable_request_goes_to_dead_letter_and_next_one_is_served(
 ) -> None:
     async with agents.collect_requests.test_context() as requests:
         await requests.put(b"{not json", key=b"x", partition=3)
-        await requests.put(request("r4"), key=b"r4", partition=3)
-    [letter] = [decode(DeadLetter, raw) for raw in worker.on(DEADLETTER)]
+        await requests.put(request("r5"), key=b"r5", partition=3)
+    [letter] = letters(worker)
     assert "not JSON" in letter.reason
     assert (letter.partition, letter.value) == (3, "{not json")
-    assert "r4" in mailboxes
+    assert state.rendezvous.mailbox((3, "r5")) is not None
 
 
 async def test_wrongly_typed_request_is_dead_lettered_and_rejected_to_its_return_address(
     worker: Sent,
 ) -> None:
     async with agents.collect_requests.test_context() as requests:
-        await requests.put(request("r5", deadline_ms="soon", return_topic="my-answers"), key=b"r5")
-    [letter] = [decode(DeadLetter, raw) for raw in worker.on(DEADLETTER)]
+        await requests.put(request("r6", deadline_ms="soon", return_topic="my-answers"), key=b"r6")
+    [letter] = letters(worker)
     assert "deadline_ms" in letter.reason
     [answer] = answers(worker, "my-answers")
     assert answer.status == "rejected" and "deadline_ms" in answer.reason
@@ -120,19 +170,19 @@ async def test_wrongly_typed_request_is_dead_lettered_and_rejected_to_its_return
 async def test_absurd_deadline_and_oversized_payload_are_rejected(worker: Sent) -> None:
     huge = {"features": {"x": 1}, "blob": "x" * (settings.max_payload_bytes + 1)}
     async with agents.collect_requests.test_context() as requests:
-        await requests.put(request("r6", deadline_ms=10**9), key=b"r6")
-        await requests.put(json.dumps({"request_id": "r7", "payload": huge}).encode(), key=b"r7")
+        await requests.put(request("r7", deadline_ms=10**9), key=b"r7")
+        await requests.put(json.dumps({"request_id": "r8", "payload": huge}).encode(), key=b"r8")
     rejected = {a.request_id: a for a in answers(worker)}
-    assert "deadline_ms" in rejected["r6"].reason
-    assert "bytes" in rejected["r7"].reason
-    assert worker.on(DEADLETTER) == []
+    assert "deadline_ms" in rejected["r7"].reason
+    assert "bytes" in rejected["r8"].reason
+    assert letters(worker) == []
 
 
 async def test_missing_return_topic_is_rejected_on_the_default_answers_topic(
     worker: Sent,
 ) -> None:
     async with agents.collect_requests.test_context() as requests:
-        await requests.put(request("r8", return_topic="missing-topic"), key=b"r8")
+        await requests.put(request("r9", return_topic="missing-topic"), key=b"r9")
     [answer] = answers(worker)
     assert answer.status == "rejected" and "does not exist" in answer.reason
 
@@ -145,7 +195,7 @@ async def test_a_failed_topic_lookup_still_answers_with_the_reason(
 
     monkeypatch.setattr(state.topic_directory, "exists", broker_cannot_list_topics)
     async with agents.collect_requests.test_context() as requests:
-        await requests.put(request("r8b", return_topic="client-topic"), key=b"r8b")
+        await requests.put(request("r10", return_topic="client-topic"), key=b"r10")
     [answer] = answers(worker)
     assert answer.status == "rejected"
     assert "cannot check that return_topic 'client-topic' exists" in answer.reason
@@ -154,95 +204,34 @@ async def test_a_failed_topic_lookup_still_answers_with_the_reason(
 async def test_a_bug_while_handling_a_request_dead_letters_it_and_still_answers(
     worker: Sent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_transition(*args: object, **kwargs: object) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(agents, "on_request", broken_transition)
+    monkeypatch.setattr(engine, "open_mailbox", broken)
     async with agents.collect_requests.test_context() as requests:
-        await requests.put(request("r8c"), key=b"r8c")
-        await requests.put(request("r8d"), key=b"r8d")
-    [letter, _] = [decode(DeadLetter, raw) for raw in worker.on(DEADLETTER)]
+        await requests.put(request("r11"), key=b"r11")
+        await requests.put(request("r12"), key=b"r12")
+    [letter, _] = letters(worker)
     assert letter.reason == "internal error: RuntimeError: boom"
     rejected = {a.request_id: a for a in answers(worker)}
-    assert set(rejected) == {"r8c", "r8d"}, "the agent must go on after a failure"
-    assert rejected["r8c"].status == "rejected" and rejected["r8c"].reason == letter.reason
+    assert set(rejected) == {"r11", "r12"}, "the agent must go on after a failure"
+    assert rejected["r11"].status == "rejected" and rejected["r11"].reason == letter.reason
 
 
 async def test_score_before_its_request_is_kept_and_used(worker: Sent) -> None:
     async with agents.collect_scores.test_context() as scores:
         await scores.put(
-            score("r9", "scorecard", result={"label": "benign"}), key=b"r9", partition=0
+            score("r13", "scorecard", result={"label": "benign"}), key=b"r13", partition=0
         )
     assert answers(worker) == []
     async with agents.collect_requests.test_context() as requests:
-        await requests.put(request("r9"), key=b"r9", partition=0)
+        await requests.put(request("r13"), key=b"r13", partition=0)
     [answer] = answers(worker)
     assert (answer.model, answer.rule) == ("scorecard", "top_priority")
 
 
 async def test_invalid_score_goes_to_dead_letter(worker: Sent) -> None:
     async with agents.collect_scores.test_context() as scores:
-        await scores.put(b'{"request_id": "r10", "model": 3}', key=b"r10")
-    [letter] = [decode(DeadLetter, raw) for raw in worker.on(DEADLETTER)]
+        await scores.put(b'{"request_id": "r14", "model": 3}', key=b"r14")
+    [letter] = letters(worker)
     assert letter.reason.startswith("invalid score") and "model" in letter.reason
-
-
-async def _open_with_backstop_result(request_id: str, budget_ms: int = 300) -> int:
-    """Open a mailbox with a short budget and a backstop result; return its deadline."""
-    async with agents.collect_requests.test_context() as requests:
-        await requests.put(
-            request(request_id, deadline_ms=budget_ms),
-            key=request_id.encode(),
-            partition=0,
-            timestamp=time.time(),
-        )
-    async with agents.collect_scores.test_context() as scores:
-        await scores.put(
-            score(request_id, "rules", result={"label": "benign"}),
-            key=request_id.encode(),
-            partition=0,
-        )
-    assert mailboxes[request_id].answer is None, f"not filed within {budget_ms} ms"
-    return mailboxes[request_id].deadline_at
-
-
-async def test_clock_answers_at_the_deadline_and_the_tick_closes_the_mailbox(
-    worker: Sent,
-) -> None:
-    deadline = await _open_with_backstop_result("c1")
-    while now_ms() < deadline:
-        time.sleep(0.001)
-    await deadlines.fire("c1", 0, deadline)
-    [answer] = answers(worker)
-    assert (answer.model, answer.rule) == ("rules", "backstop")
-    assert mailboxes["c1"].answer is None, "the clock must not write the table"
-    [(_, _, tick_raw, tick_partition)] = [
-        m for m in worker.messages if m[0] == settings.topic("ticks")
-    ]
-    assert tick_partition == 0
-    async with agents.collect_ticks.test_context() as ticks:
-        await ticks.put(tick_raw, key=b"c1", partition=0)
-    assert mailboxes["c1"].answer == answer
-    assert len(answers(worker)) == 1
-
-
-async def test_score_racing_the_clocks_tick_is_late_and_sends_nothing(worker: Sent) -> None:
-    deadline = await _open_with_backstop_result("c2")
-    while now_ms() < deadline:
-        time.sleep(0.001)
-    await deadlines.fire("c2", 0, deadline)
-    async with agents.collect_scores.test_context() as scores:
-        await scores.put(
-            score("c2", "scorecard", result={"label": "malignant"}), key=b"c2", partition=0
-        )
-    [answer] = answers(worker)
-    assert answer.model == "rules"
-    assert mailboxes["c2"].answer == answer and mailboxes["c2"].late_scores == 1
-
-
-async def test_clock_before_the_deadline_sends_nothing_and_waits(worker: Sent) -> None:
-    # A budget no machine overruns while the score is filed.
-    deadline = await _open_with_backstop_result("c3", budget_ms=60_000)
-    await deadlines.fire("c3", 0, deadline - 1000)
-    assert answers(worker) == []
-    assert deadlines.pending_decision("c3") is None

@@ -295,7 +295,7 @@ async def test_two_workers_share_the_partitions_answer_once_and_both_see_control
     system: System,
 ) -> None:
     ports = await start_pair(system)
-    mailbox_topic = f"{system.prefix}-mailboxes-changelog"
+    mailbox_topic = f"{system.prefix}-closed-mailboxes-changelog"
     held: dict[str, list[int]] = {}
 
     async def both_hold_partitions() -> bool:

@@ -82,10 +82,10 @@ async def test_backstop_answers_by_the_deadline_when_the_preferred_model_stops(
         assert on_time(answer), answer
 
 
-async def test_no_result_answers_arrive_by_the_deadline_when_every_model_is_down(
+async def test_no_result_answers_arrive_by_the_deadline_when_no_model_and_no_backstop_runs(
     system: System,
 ) -> None:
-    system.start_worker()
+    system.start_worker(in_process_models="")
     answers_topic = system.topic("answers")
     ids = [f"orphan-{n}" for n in range(30)]
     async with Client(system.bootstrap) as client:
@@ -101,6 +101,34 @@ async def test_no_result_answers_arrive_by_the_deadline_when_every_model_is_down
         assert answer["status"] == "no_result"
         assert "no deployed model answered by the deadline" in answer["reason"]
         assert answer["answered_at"] >= answer["deadline_at"] and on_time(answer), answer
+    assert max(answer_counts(records).values()) == 1
+
+
+async def test_the_in_process_backstop_answers_by_the_deadline_while_every_model_is_paused(
+    system: System,
+) -> None:
+    system.start_worker()
+    scorecard = system.start_model("scorecard")
+    answers_topic = system.topic("answers")
+    scorecard.send_signal(signal.SIGSTOP)
+    try:
+        ids = [f"paused-{n}" for n in range(40)]
+        async with Client(system.bootstrap) as client:
+            for request_id in ids:
+                await client.send(
+                    system.topic("requests"),
+                    request_body(request_id, return_topic=answers_topic, deadline_ms=300),
+                )
+            records = await client.read([answers_topic], until=answered(set(ids)), idle_s=1.0)
+    finally:
+        scorecard.send_signal(signal.SIGCONT)
+    kept = first_answers(records)
+    assert set(kept) == set(ids)
+    for answer in kept.values():
+        assert (answer["status"], answer["model"], answer["rule"]) == ("ok", "rules", "backstop")
+        assert answer["result"]["label"] in {"benign", "malignant"}
+        assert answer["answered_at"] >= answer["deadline_at"] and on_time(answer), answer
+        assert [c["model"] for c in answer["candidates"]] == ["rules"]
     assert max(answer_counts(records).values()) == 1
 
 

@@ -123,9 +123,12 @@ async def test_decoy_archives_every_request_byte_for_byte_in_partition_order(
                 topic, value, key=key, partition=n % 4, timestamp_ms=base_ms + n
             )
             pending.append((key, value, base_ms + n, future))
-        for key, value, timestamp, future in pending:
+        for key, value, _, future in pending:
             meta = await future
-            sent[(meta.partition, meta.offset)] = (key, value, timestamp)
+            # The requests topic is stamped by the broker (LogAppendTime): the stamp the
+            # rendezvous decides by replaces the client's, and the producer is told it.
+            assert meta.timestamp >= base_ms
+            sent[(meta.partition, meta.offset)] = (key, value, meta.timestamp)
     await archive_holding(directory, lambda records: len(records) >= 300)
     stop_decoy(system, directory)
     records = archive_now(directory)

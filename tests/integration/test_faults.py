@@ -73,11 +73,13 @@ async def test_added_latency_shows_in_the_scores_and_misses_the_deadline(system:
     timeline_url = system.url(f"/v1/requests/{ids[0]}")
 
     async def late_score_filed() -> bool:  # the worker files it after we saw it on the topic
-        return httpx.get(timeline_url).json()["late_scores"] >= 1
+        return len(httpx.get(timeline_url).json()["late_scores"]) >= 1
 
     await eventually(late_score_filed, timeout_s=10, what="the late score in the timeline")
     timeline = httpx.get(timeline_url).json()
-    assert timeline["late_scores"] == 1 and timeline["answer"]["model"] == "rules"
+    assert [s["model"] for s in timeline["late_scores"]] == ["scorecard"]
+    assert timeline["late_scores"][0]["since_open_ms"] >= 800, "it came after the deadline"
+    assert timeline["answer"]["model"] == "rules"
 
 
 async def test_crash_after_n_requests_ends_the_process_and_requests_are_still_answered(

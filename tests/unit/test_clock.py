@@ -1,4 +1,4 @@
-"""The deadline clock, run for real against a recording send function (bounded waits only)."""
+"""The deadline clock, run for real against a recording callback (bounded waits only)."""
 
 from __future__ import annotations
 
@@ -11,35 +11,37 @@ from streamapp.worker.clock import DeadlineClock, now_ms
 
 
 @dataclass
-class Sent:
-    """One tick as the clock sent it, with the wall-clock time it was sent."""
+class Fired:
+    """One wake-up as the clock made it, with the wall-clock time it was made."""
 
-    request_id: str
-    partition: int
+    key: tuple[int, str]
     due_ms: int
-    sent_ms: int
+    fired_ms: int
 
 
 @dataclass
-class Ticks:
-    """A fake send function that records ticks and signals once ``expected`` have arrived."""
+class Recorder:
+    """A callback that records wake-ups and signals once ``expected`` have come."""
 
     expected: int = 1
-    sent: list[Sent] = field(default_factory=list)
+    fired: list[Fired] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    fail_for: set[tuple[int, str]] = field(default_factory=set)
 
-    async def send(self, request_id: str, partition: int, due_ms: int) -> None:
-        self.sent.append(Sent(request_id, partition, due_ms, now_ms()))
-        if len(self.sent) >= self.expected:
+    def on_due(self, key: tuple[int, str], due_ms: int) -> None:
+        self.fired.append(Fired(key, due_ms, now_ms()))
+        if len(self.fired) >= self.expected:
             self.arrived.set()
+        if key in self.fail_for:
+            raise RuntimeError(f"decision for {key} failed")
 
-    async def wait(self, count: int) -> list[Sent]:
-        """Wait (at most 2 s) until ``count`` ticks in all have been sent; return them."""
+    async def wait(self, count: int) -> list[Fired]:
+        """Wait (at most 2 s) until ``count`` wake-ups in all have come; return them."""
         self.expected = count
-        if len(self.sent) < count:
+        if len(self.fired) < count:
             self.arrived.clear()
             await asyncio.wait_for(self.arrived.wait(), timeout=2)
-        return list(self.sent)
+        return list(self.fired)
 
 
 @contextlib.asynccontextmanager
@@ -53,82 +55,91 @@ async def running(clock: DeadlineClock) -> AsyncIterator[None]:
             await task
 
 
-async def test_ticks_come_in_due_order_and_never_before_they_are_due() -> None:
-    ticks = Ticks()
-    clock = DeadlineClock(ticks.send)
+async def test_wake_ups_come_in_due_order_and_never_before_they_are_due() -> None:
+    recorder = Recorder()
+    clock = DeadlineClock(recorder.on_due)
     base = now_ms()
-    clock.schedule("c", 0, base + 30)
-    clock.schedule("a", 1, base + 5)
-    clock.schedule("b", 2, base + 15)
+    clock.schedule((0, "c"), base + 30)
+    clock.schedule((1, "a"), base + 5)
+    clock.schedule((2, "b"), base + 15)
     async with running(clock):
-        sent = await ticks.wait(3)
-    assert [(s.request_id, s.partition, s.due_ms) for s in sent] == [
-        ("a", 1, base + 5),
-        ("b", 2, base + 15),
-        ("c", 0, base + 30),
+        fired = await recorder.wait(3)
+    assert [(f.key, f.due_ms) for f in fired] == [
+        ((1, "a"), base + 5),
+        ((2, "b"), base + 15),
+        ((0, "c"), base + 30),
     ]
-    assert all(s.sent_ms >= s.due_ms for s in sent)
+    assert all(f.fired_ms >= f.due_ms for f in fired)
     assert len(clock) == 0
 
 
-async def test_rescheduling_a_request_replaces_its_earlier_due_time() -> None:
-    ticks = Ticks()
-    clock = DeadlineClock(ticks.send)
+async def test_rescheduling_a_mailbox_replaces_its_earlier_due_time() -> None:
+    recorder = Recorder()
+    clock = DeadlineClock(recorder.on_due)
     base = now_ms()
-    clock.schedule("r1", 0, base + 5)
-    clock.schedule("r1", 0, base + 20)
-    clock.schedule("later", 0, base + 30)
-    assert len(clock) == 2
+    clock.schedule((0, "r1"), base + 5)
+    clock.schedule((0, "r1"), base + 20)
+    clock.schedule((0, "later"), base + 30)
     async with running(clock):
-        sent = await ticks.wait(2)
-    assert [(s.request_id, s.due_ms) for s in sent] == [("r1", base + 20), ("later", base + 30)]
+        fired = await recorder.wait(2)
+    assert [(f.key, f.due_ms) for f in fired] == [((0, "r1"), base + 20), ((0, "later"), base + 30)]
 
 
-async def test_cancelled_request_gets_no_tick() -> None:
-    ticks = Ticks()
-    clock = DeadlineClock(ticks.send)
+async def test_the_same_id_in_two_partitions_is_woken_twice() -> None:
+    recorder = Recorder()
+    clock = DeadlineClock(recorder.on_due)
     base = now_ms()
-    clock.schedule("cancelled", 0, base + 5)
-    clock.schedule("kept", 0, base + 20)
-    clock.cancel("cancelled")
+    clock.schedule((0, "same"), base + 5)
+    clock.schedule((3, "same"), base + 5)
     async with running(clock):
-        sent = await ticks.wait(1)
-    assert [s.request_id for s in sent] == ["kept"]
+        fired = await recorder.wait(2)
+    assert sorted(f.key for f in fired) == [(0, "same"), (3, "same")]
 
 
-async def test_only_kept_partitions_are_ticked() -> None:
-    ticks = Ticks()
-    clock = DeadlineClock(ticks.send)
-    clock.keep_partitions([1, 3])
+async def test_cancelled_and_dropped_mailboxes_are_not_woken() -> None:
+    recorder = Recorder()
+    clock = DeadlineClock(recorder.on_due)
     base = now_ms()
-    clock.schedule("elsewhere", 0, base + 5)
-    clock.schedule("mine", 3, base + 20)
+    clock.schedule((0, "gone"), base + 5)
+    clock.schedule((1, "moved"), base + 5)
+    clock.schedule((2, "kept"), base + 10)
+    clock.cancel((0, "gone"))
+    clock.drop_partitions({1})
     async with running(clock):
-        sent = await ticks.wait(1)
-    assert [(s.request_id, s.partition) for s in sent] == [("mine", 3)]
+        fired = await recorder.wait(1)
+    assert [f.key for f in fired] == [(2, "kept")]
 
 
 async def test_an_earlier_schedule_wakes_a_clock_waiting_for_a_later_one() -> None:
-    ticks = Ticks()
-    clock = DeadlineClock(ticks.send)
+    recorder = Recorder()
+    clock = DeadlineClock(recorder.on_due)
     base = now_ms()
-    clock.schedule("first", 0, base + 5)
-    clock.schedule("far", 0, base + 60_000)
+    clock.schedule((0, "far"), base + 60_000)
     async with running(clock):
-        await ticks.wait(1)  # the clock now waits for "far", a minute away
-        soon = now_ms() + 10
-        clock.schedule("soon", 0, soon)
-        sent = await ticks.wait(2)
-    assert [(s.request_id, s.due_ms) for s in sent] == [("first", base + 5), ("soon", soon)]
-    assert sent[1].sent_ms >= soon
+        await asyncio.sleep(0)  # let the clock start waiting for the far one
+        clock.schedule((0, "near"), now_ms() + 10)
+        fired = await recorder.wait(1)
+    assert [f.key for f in fired] == [(0, "near")]
 
 
-async def test_overdue_requests_are_ticked_at_once_in_due_order() -> None:
-    ticks = Ticks()
-    clock = DeadlineClock(ticks.send)
+async def test_a_failing_decision_is_counted_and_the_other_deadlines_still_fire() -> None:
+    recorder = Recorder(fail_for={(0, "broken")})
+    clock = DeadlineClock(recorder.on_due)
     base = now_ms()
-    clock.schedule("recent", 0, base - 10)
-    clock.schedule("oldest", 0, base - 500)
+    clock.schedule((0, "broken"), base + 5)
+    clock.schedule((0, "fine"), base + 5)
+    clock.schedule((0, "after"), base + 15)
     async with running(clock):
-        sent = await ticks.wait(2)
-    assert [s.request_id for s in sent] == ["oldest", "recent"]
+        fired = await recorder.wait(3)
+    assert {f.key for f in fired} == {(0, "broken"), (0, "fine"), (0, "after")}
+    assert clock.failures == 1
+
+
+def test_overdue_mailboxes_fire_at_once_in_due_order() -> None:
+    recorder = Recorder()
+    clock = DeadlineClock(recorder.on_due)
+    base = now_ms()
+    clock.schedule((0, "b"), base - 5)
+    clock.schedule((0, "a"), base - 10)
+    assert clock.fire_due(base) == 2
+    assert [f.key for f in recorder.fired] == [(0, "a"), (0, "b")]

@@ -11,14 +11,13 @@ import pytest
 from streamapp.core.codec import DecodeError, decode, encode, parse, validate
 from streamapp.core.records import (
     Answer,
-    Arrival,
     Candidate,
     Control,
     DeadLetter,
-    Mailbox,
     Request,
     Score,
-    Tick,
+    ScoreBatch,
+    ScoredRequest,
 )
 
 CANDIDATES = [
@@ -89,38 +88,13 @@ RECORDS: list[faust.Record] = [
         value="{oops",
         failed_at=3.5,
     ),
-    Tick(request_id="r1", due_ms=1_200),
-    Mailbox(
-        request_id="r1",
-        partition=2,
-        created_ms=995,
-        request=REQUEST,
-        return_topic="shop-answers",
-        opened_ms=1_000,
-        deadline_at=1_200,
+    ScoreBatch(
+        model="scorecard",
+        model_version="scorecard-1",
         scores=[
-            Arrival(
-                model="rules",
-                model_version="rules-1",
-                arrived_ms=995,
-                read_at=0.9,
-                finished_at=0.95,
-                error="TimeoutError: slow",
-            ),
-            Arrival(
-                model="scorecard",
-                model_version="scorecard-1",
-                arrived_ms=1_009,
-                read_at=1.0,
-                finished_at=1.1,
-                result={"label": "benign"},
-            ),
+            ScoredRequest(request_id="a", read_at=1.0, finished_at=1.1, result={"score": 0.5}),
+            ScoredRequest(request_id="b", read_at=1.0, finished_at=1.1, error="TimeoutError"),
         ],
-        answer=ANSWER,
-        closed_ms=1_009,
-        closed_by="scores:2:77",
-        late_scores=2,
-        duplicate_scores=1,
     ),
 ]
 
@@ -138,10 +112,10 @@ def test_public_json_carries_no_faust_metadata(record: faust.Record) -> None:
 
 
 def test_nested_records_decode_to_their_record_types() -> None:
-    mailbox = decode(Mailbox, encode(RECORDS[-1]))
-    assert isinstance(mailbox.request, Request) and isinstance(mailbox.answer, Answer)
-    assert all(isinstance(a, Arrival) for a in mailbox.scores)
-    assert all(isinstance(c, Candidate) for c in mailbox.answer.candidates)
+    answer = decode(Answer, encode(ANSWER))
+    assert all(isinstance(c, Candidate) for c in answer.candidates)
+    batch = decode(ScoreBatch, encode(RECORDS[-1]))
+    assert all(isinstance(s, ScoredRequest) for s in batch.scores)
 
 
 def request_json(**changes: Any) -> bytes:
@@ -184,17 +158,16 @@ def test_nested_errors_name_the_path_to_the_bad_field() -> None:
 
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(DecodeError) as refused:
-        validate(Tick, {"request_id": 1, "due_ms": "soon"})
+        validate(Candidate, {"model": 1, "model_version": "v", "ok": True, "arrived_ms": "soon"})
     assert str(refused.value).split("; ") == [
-        "request_id: Input should be a valid string",
-        "due_ms: Input should be a valid integer",
+        "model: Input should be a valid string",
+        "arrived_ms: Input should be a valid integer",
     ]
 
 
 def test_unknown_fields_are_ignored() -> None:
-    assert decode(Tick, b'{"request_id": "r1", "due_ms": 7, "extra": 1}') == Tick(
-        request_id="r1", due_ms=7
-    )
+    raw = b'{"model": "m", "model_version": "1", "ok": true, "arrived_ms": 7, "extra": 1}'
+    assert decode(Candidate, raw) == Candidate(model="m", model_version="1", ok=True, arrived_ms=7)
 
 
 def test_utf16_encoded_json_is_refused_as_not_utf8() -> None:

@@ -1,250 +1,464 @@
-"""Mailbox transitions: opening, the one answer, late and duplicate scores, re-sends, expiry."""
+"""Mailboxes and the rendezvous state machine: every time is an argument, so to the millisecond."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
-from streamapp.core.mailbox import Step, Timing, is_open, on_request, on_score, on_tick, reject
-from streamapp.core.policy import ModelRule, Registry
-from streamapp.core.records import Answer, Candidate, Mailbox, Request, Score
+from streamapp.core.mailbox import Arrived, payload_digest, rejection
+from streamapp.core.policy import ModelRule, Registry, ScheduleStep
+from streamapp.core.rendezvous import Effects, Opening, Rendezvous, Stored
 
-T0 = 1_700_000_000_000
-DEADLINE = T0 + 200
-RETENTION = 60_000
+T0 = 1_800_000_000_000
 REGISTRY = Registry(
     models={
-        "fast": ModelRule("live", 10),
-        "slow": ModelRule("live", 5),
+        "scorecard": ModelRule("live", 10),
+        "linear": ModelRule("shadow", 20),
         "rules": ModelRule("live", 0, backstop=True),
-    },
-    version=7,
+    }
 )
-REQUEST_ORIGIN = "requests:3:10"
+BENIGN = {"label": "benign", "score": 0.1}
 
 
-def at(now_ms: int) -> Timing:
-    return Timing(now_ms=now_ms, retention_ms=RETENTION)
+class Ack:
+    """A stand-in for a Kafka event held until what it brought is settled."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.released = 0
+
+    def release(self) -> None:
+        self.released += 1
 
 
-def score(model: str, result: dict[str, Any] | None = None, error: str | None = None) -> Score:
-    if result is None and error is None:
-        result = {"label": f"by {model}"}
-    return Score(
-        request_id="r1",
-        model=model,
-        model_version=f"{model}-1",
-        read_at=1.0,
-        finished_at=2.0,
-        result=result,
-        error=error,
+def opening(request_id: str = "r1", *, partition: int = 0, budget: int = 200, **kw: Any) -> Opening:
+    fields: dict[str, Any] = {
+        "request_id": request_id,
+        "partition": partition,
+        "offset": 7,
+        "entered_ms": T0,
+        "deadline_ms": T0 + budget,
+        "return_topic": "answers",
+        "payload_digest": payload_digest({"features": {"x": 1}}),
+    }
+    fields.update(kw)
+    return Opening(**fields)
+
+
+def arrived(model: str, at: int, result: dict | None = BENIGN, error: str | None = None) -> Arrived:
+    return Arrived(model, f"{model}-1", T0 + at, 0.0, 0.001, result, error)
+
+
+def backstop() -> list[Arrived]:
+    return [arrived("rules", 0, {"label": "malignant", "score": 1.0})]
+
+
+def wire(effects: Effects) -> dict[str, Any]:
+    [closed] = effects.closed
+    assert closed.mailbox.decision is not None
+    return dict(orjson.loads(closed.mailbox.decision.wire))
+
+
+def engine(stored: dict[tuple[int, str], Stored] | None = None) -> Rendezvous:
+    table = stored if stored is not None else {}
+    return Rendezvous(
+        lookup=lambda p, r: table.get((p, r)), late_after_ms=100, catch_up_wait_ms=500
     )
 
 
-def request_arrives(
-    mailbox: Mailbox | None, now_ms: int = T0, origin: str = REQUEST_ORIGIN
-) -> Step:
-    return on_request(
-        mailbox,
-        Request(request_id="r1", payload={"x": 1}),
-        partition=3,
-        return_topic="shop-answers",
-        deadline_at=DEADLINE,
-        registry=REGISTRY,
-        timing=at(now_ms),
-        origin=origin,
+def test_a_request_waits_for_the_preferred_model_until_its_deadline() -> None:
+    rv = engine()
+    effects = rv.open_request(
+        opening(),
+        REGISTRY,
+        now_ms=T0 + 2,
+        scores_at_ms=T0 + 2,
+        hold=Ack("r"),
+        in_process=backstop(),
     )
+    assert effects.closed == [] and effects.wakes == [((0, "r1"), T0 + 200)]
+    assert rv.mailbox((0, "r1")).is_open
 
 
-def score_arrives(mailbox: Mailbox | None, model: str, now_ms: int, origin: str = "") -> Step:
-    origin = origin or f"scores:3:{model}@{now_ms}"
-    timing = at(now_ms)
-    return on_score(
-        mailbox, score(model), partition=3, registry=REGISTRY, timing=timing, origin=origin
+def test_the_preferred_models_score_closes_the_mailbox_with_the_complete_answer() -> None:
+    rv = engine()
+    request, score = Ack("request"), Ack("score")
+    rv.open_request(
+        opening(), REGISTRY, now_ms=T0 + 2, scores_at_ms=T0 + 2, hold=request, in_process=backstop()
     )
-
-
-def tick(mailbox: Mailbox | None, now_ms: int) -> Step:
-    return on_tick(mailbox, registry=REGISTRY, timing=at(now_ms), origin=f"ticks:3:{now_ms}")
-
-
-def answered_by_fast() -> Step:
-    """Open r1, the backstop answers at +5, the top model at +12 and closes it."""
-    opened = request_arrives(None).mailbox
-    waiting = score_arrives(opened, "rules", T0 + 5).mailbox
-    return score_arrives(waiting, "fast", T0 + 12, origin="scores:3:42")
-
-
-def test_request_opens_a_mailbox_that_waits_until_the_deadline() -> None:
-    step = request_arrives(None)
-    assert step.outcome == "waiting" and step.answer is None and step.wake_at == DEADLINE
-    box = step.mailbox
-    assert box is not None and is_open(box)
-    assert (box.opened_ms, box.deadline_at, box.partition) == (T0, DEADLINE, 3)
-    assert box.return_topic == "shop-answers"
-
-
-def test_top_model_score_closes_the_mailbox_with_a_complete_answer() -> None:
-    step = answered_by_fast()
-    assert step.outcome == "answered"
-    assert step.answer == Answer(
-        request_id="r1",
-        status="ok",
-        rule="top_priority",
-        policy_version=7,
-        opened_at=T0,
-        answered_at=T0 + 12,
-        deadline_at=DEADLINE,
-        model="fast",
-        model_version="fast-1",
-        result={"label": "by fast"},
-        candidates=[
-            Candidate(model="rules", model_version="rules-1", ok=True, arrived_ms=T0 + 5),
-            Candidate(model="fast", model_version="fast-1", ok=True, arrived_ms=T0 + 12),
+    effects = rv.file_score(
+        0, "r1", arrived("scorecard", 9), REGISTRY, now_ms=T0 + 10, scores_at_ms=T0 + 10, hold=score
+    )
+    answer = wire(effects)
+    assert answer == {
+        "request_id": "r1",
+        "status": "ok",
+        "rule": "top_priority",
+        "policy_version": 1,
+        "opened_at": T0,
+        "answered_at": T0 + 10,
+        "model": "scorecard",
+        "model_version": "scorecard-1",
+        "result": BENIGN,
+        "reason": None,
+        "candidates": [
+            {"model": "rules", "model_version": "rules-1", "ok": True, "arrived_ms": T0},
+            {
+                "model": "scorecard",
+                "model_version": "scorecard-1",
+                "ok": True,
+                "arrived_ms": T0 + 9,
+            },
         ],
-        late=False,
+        "deadline_at": T0 + 200,
+        "late": False,
+    }
+    assert effects.closed[0].holds == [request, score], "released only once the answer is out"
+    assert effects.released == []
+
+
+def test_the_deadline_decides_with_the_backstop_when_the_preferred_model_is_silent() -> None:
+    rv = engine()
+    rv.open_request(
+        opening(),
+        REGISTRY,
+        now_ms=T0 + 2,
+        scores_at_ms=T0 + 2,
+        hold=Ack("r"),
+        in_process=backstop(),
     )
-    box = step.mailbox
-    assert box is not None and not is_open(box)
-    assert (box.answer, box.closed_ms, box.closed_by) == (step.answer, T0 + 12, "scores:3:42")
-    assert step.wake_at == T0 + 12 + RETENTION
+    assert rv.on_due((0, "r1"), REGISTRY, now_ms=T0 + 199, scores_at_ms=T0 + 199).closed == []
+    answer = wire(rv.on_due((0, "r1"), REGISTRY, now_ms=T0 + 201, scores_at_ms=T0 + 201))
+    assert (answer["model"], answer["rule"], answer["late"]) == ("rules", "backstop", False)
+    assert answer["answered_at"] == T0 + 201
 
 
-def test_score_after_the_answer_is_counted_late_and_changes_nothing() -> None:
-    closed = answered_by_fast().mailbox
-    step = score_arrives(closed, "slow", T0 + 50)
-    assert (step.outcome, step.answer) == ("late", None)
-    assert step.mailbox is not None and closed is not None
-    assert step.mailbox.late_scores == 1
-    assert step.mailbox.answer == closed.answer and not is_open(step.mailbox)
+def test_no_result_names_the_reason_when_no_model_answered() -> None:
+    rv = engine()
+    rv.open_request(opening(), REGISTRY, now_ms=T0 + 2, scores_at_ms=T0 + 2, hold=Ack("r"))
+    answer = wire(rv.on_due((0, "r1"), REGISTRY, now_ms=T0 + 200, scores_at_ms=T0 + 200))
+    assert answer["status"] == "no_result" and answer["model"] is None
+    assert answer["reason"] == "no deployed model answered by the deadline"
 
 
-def test_second_score_from_the_same_model_is_counted_duplicate_and_ignored() -> None:
-    opened = request_arrives(None).mailbox
-    first = score_arrives(opened, "slow", T0 + 5).mailbox
-    step = on_score(
-        first,
-        score("slow", result={"label": "changed my mind"}),
-        partition=3,
-        registry=REGISTRY,
-        timing=at(T0 + 6),
-        origin="scores:3:99",
+def test_a_schedule_step_wakes_the_mailbox_and_accepts_a_lower_priority_model() -> None:
+    registry = Registry(
+        models={"best": ModelRule("live", 30), "good": ModelRule("live", 20)},
+        steps=(ScheduleStep(after_ms=80, min_priority=20),),
     )
-    assert (step.outcome, step.answer) == ("duplicate", None)
-    assert step.mailbox is not None and step.mailbox.duplicate_scores == 1
-    assert [a.result for a in step.mailbox.scores] == [{"label": "by slow"}]
-
-
-def test_same_request_id_sent_again_after_the_answer_changes_nothing_and_sends_nothing() -> None:
-    closed = answered_by_fast()
-    step = request_arrives(closed.mailbox, now_ms=T0 + 80, origin="requests:3:12")
-    assert (step.outcome, step.answer, step.mailbox) == (
-        "duplicate_request",
-        None,
-        closed.mailbox,
+    rv = engine()
+    effects = rv.open_request(
+        opening(), registry, now_ms=T0 + 1, scores_at_ms=T0 + 1, hold=Ack("r")
     )
+    assert effects.wakes == [((0, "r1"), T0 + 80)]
+    filed = rv.file_score(
+        0, "r1", arrived("good", 40), registry, now_ms=T0 + 40, scores_at_ms=T0 + 40, hold=Ack("s")
+    )
+    assert filed.closed == [] and filed.wakes == [((0, "r1"), T0 + 80)]
+    answer = wire(rv.on_due((0, "r1"), registry, now_ms=T0 + 80, scores_at_ms=T0 + 80))
+    assert (answer["model"], answer["rule"]) == ("good", "step_0")
 
 
-def test_redelivered_request_that_closed_the_mailbox_resends_its_answer() -> None:
-    rejected = reject_r1(None, T0)
-    step = reject_r1(rejected.mailbox, T0 + 80)
-    assert (step.outcome, step.answer) == ("resent", rejected.answer)
-
-
-def test_request_seen_again_for_an_open_mailbox_changes_nothing() -> None:
-    opened = request_arrives(None).mailbox
-    step = request_arrives(opened, now_ms=T0 + 1)
-    assert (step.outcome, step.answer, step.mailbox) == ("duplicate_request", None, opened)
-
-
-def test_redelivery_of_the_closing_score_resends_the_answer_without_counting_it_late() -> None:
-    closed = answered_by_fast()
-    step = score_arrives(closed.mailbox, "fast", T0 + 90, origin="scores:3:42")
-    assert (step.outcome, step.answer, step.mailbox) == ("resent", closed.answer, closed.mailbox)
-
-
-def test_same_late_model_from_another_origin_is_not_resent() -> None:
-    closed = answered_by_fast()
-    step = score_arrives(closed.mailbox, "fast", T0 + 90, origin="scores:3:43")
-    assert (step.outcome, step.answer) == ("late", None)
-
-
-def test_score_before_its_request_is_kept_and_used_when_the_request_arrives() -> None:
-    early = score_arrives(None, "fast", T0 - 5)
-    assert early.outcome == "early" and early.answer is None
-    assert early.mailbox is not None and not is_open(early.mailbox)
-    assert early.mailbox.opened_ms is None and early.wake_at == T0 - 5 + RETENTION
-    step = request_arrives(early.mailbox)
-    assert step.outcome == "answered" and step.answer is not None
-    assert (step.answer.model, step.answer.rule) == ("fast", "top_priority")
-    assert [c.arrived_ms for c in step.answer.candidates] == [T0 - 5]
-
-
-def test_tick_answers_an_open_mailbox_at_its_deadline_and_not_before() -> None:
-    waiting = score_arrives(request_arrives(None).mailbox, "slow", T0 + 5).mailbox
-    before = tick(waiting, DEADLINE - 1)
-    assert (before.outcome, before.answer, before.wake_at) == ("waiting", None, DEADLINE)
-    step = tick(waiting, DEADLINE)
-    assert step.answer is not None
-    assert (step.answer.model, step.answer.rule, step.answer.late) == ("slow", "deadline", False)
-
-
-@pytest.mark.parametrize(("after_deadline", "late"), [(1000, False), (1001, True)])
-def test_answer_is_late_only_when_more_than_late_after_ms_past_the_deadline(
-    after_deadline: int, late: bool
-) -> None:
-    opened = request_arrives(None).mailbox
-    step = tick(opened, DEADLINE + after_deadline)
-    assert step.answer is not None and step.answer.status == "no_result"
-    assert step.answer.late is late
-
-
-def test_closed_mailbox_expires_exactly_at_the_end_of_retention() -> None:
-    closed = answered_by_fast().mailbox
-    expiry = T0 + 12 + RETENTION
-    kept = tick(closed, expiry - 1)
-    assert (kept.mailbox, kept.wake_at, kept.answer) == (closed, expiry, None)
-    gone = tick(closed, expiry)
-    assert (gone.mailbox, gone.outcome, gone.answer) == (None, "expired", None)
-
-
-def test_tick_for_a_mailbox_that_is_gone_does_nothing() -> None:
-    assert tick(None, T0) == Step(None, outcome="gone")
-
-
-def reject_r1(mailbox: Mailbox | None, now_ms: int) -> Step:
-    return reject(
-        mailbox,
+def test_a_score_after_the_answer_is_late_changes_nothing_and_is_released() -> None:
+    rv = engine()
+    rv.open_request(opening(), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("r"))
+    rv.file_score(
+        0,
         "r1",
-        partition=3,
-        return_topic="shop-answers",
-        reason="deadline_ms 0 is outside 1..60000",
-        registry=REGISTRY,
-        timing=at(now_ms),
-        origin="requests:3:11",
+        arrived("scorecard", 5),
+        REGISTRY,
+        now_ms=T0 + 5,
+        scores_at_ms=T0 + 5,
+        hold=Ack("a"),
+    )
+    late_hold = Ack("late")
+    effects = rv.file_score(
+        0,
+        "r1",
+        arrived("linear", 30),
+        REGISTRY,
+        now_ms=T0 + 30,
+        scores_at_ms=T0 + 30,
+        hold=late_hold,
+    )
+    assert effects.closed == [] and effects.sends == [] and effects.released == [late_hold]
+    assert effects.late == [(0, "linear", pytest.approx(1.0), 30)]
+    assert [a.model for a in rv.mailbox((0, "r1")).late_scores] == ["linear"]
+
+
+def test_a_second_score_from_the_same_model_is_a_duplicate_and_ignored() -> None:
+    rv = engine()
+    rv.open_request(opening(budget=1000), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("r"))
+    error = arrived("linear", 5, result=None, error="boom")
+    rv.file_score(0, "r1", error, REGISTRY, now_ms=T0 + 5, scores_at_ms=T0 + 5, hold=Ack("a"))
+    again = Ack("again")
+    effects = rv.file_score(
+        0, "r1", arrived("linear", 6), REGISTRY, now_ms=T0 + 6, scores_at_ms=T0 + 6, hold=again
+    )
+    assert effects.released == [again]
+    mailbox = rv.mailbox((0, "r1"))
+    assert mailbox.duplicate_scores == 1 and [a.ok for a in mailbox.scores] == [False]
+
+
+def test_a_score_before_its_request_is_kept_and_used_when_the_request_comes() -> None:
+    rv = engine()
+    early = Ack("early")
+    effects = rv.file_score(
+        0, "r1", arrived("scorecard", 1), REGISTRY, now_ms=T0 + 1, scores_at_ms=T0 + 1, hold=early
+    )
+    assert effects.released == [] and effects.closed == []
+    request = Ack("request")
+    opened = rv.open_request(opening(), REGISTRY, now_ms=T0 + 3, scores_at_ms=T0 + 3, hold=request)
+    assert wire(opened)["rule"] == "top_priority"
+    assert opened.closed[0].holds == [request, early]
+
+
+def test_early_scores_whose_request_never_comes_are_released_after_a_while() -> None:
+    rv = engine()
+    early = Ack("early")
+    rv.file_score(
+        0, "ghost", arrived("scorecard", 1), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=early
+    )
+    assert rv.forget(T0 + 1000) == []
+    assert rv.forget(T0 + rv.keep_early_ms) == [early]
+
+
+def test_a_retry_after_the_answer_gets_the_same_bytes_on_the_same_topic() -> None:
+    rv = engine()
+    rv.open_request(opening(), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("r"))
+    closed = rv.file_score(
+        0,
+        "r1",
+        arrived("scorecard", 4),
+        REGISTRY,
+        now_ms=T0 + 4,
+        scores_at_ms=T0 + 4,
+        hold=Ack("s"),
+    )
+    original = closed.closed[0].mailbox.decision.wire
+    retry = Ack("retry")
+    effects = rv.open_request(
+        opening(entered_ms=T0 + 50), REGISTRY, now_ms=T0 + 60, scores_at_ms=T0 + 60, hold=retry
+    )
+    assert [(s.topic, s.request_id, s.wire) for s in effects.sends] == [("answers", "r1", original)]
+    assert effects.released == [retry] and effects.closed == []
+
+
+def test_a_retry_while_the_mailbox_is_open_waits_for_the_one_answer() -> None:
+    rv = engine()
+    rv.open_request(opening(), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("r"))
+    effects = rv.open_request(
+        opening(), REGISTRY, now_ms=T0 + 5, scores_at_ms=T0 + 5, hold=Ack("x")
+    )
+    assert effects.sends == [] and effects.closed == [] and effects.refused is None
+    assert rv.pending() == 1
+
+
+def test_a_retry_of_a_mailbox_only_in_the_table_gets_its_stored_answer() -> None:
+    stored = Stored("answers", payload_digest({"features": {"x": 1}}), T0, b'{"stored":1}')
+    rv = engine({(0, "r1"): stored})
+    effects = rv.open_request(opening(), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("r"))
+    assert [s.wire for s in effects.sends] == [b'{"stored":1}'] and rv.pending() == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        ({"payload_digest": payload_digest({"features": {"x": 2}})}, "another payload"),
+        ({"return_topic": "elsewhere"}, "another return topic"),
+    ],
+)
+def test_the_same_id_with_another_payload_or_address_is_refused_and_leaves_the_original(
+    change: dict[str, Any], what: str
+) -> None:
+    rv = engine()
+    rv.open_request(opening(), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("r"))
+    intruder = Ack("intruder")
+    effects = rv.open_request(
+        opening(**change), REGISTRY, now_ms=T0 + 5, scores_at_ms=T0 + 5, hold=intruder
+    )
+    assert effects.refused == f"request id 'r1' in use ({what})"
+    assert effects.sends == [] and effects.closed == [] and effects.released == [intruder]
+    mailbox = rv.mailbox((0, "r1"))
+    assert mailbox.is_open and mailbox.return_topic == "answers"
+
+
+def test_the_same_id_in_two_partitions_opens_two_independent_mailboxes() -> None:
+    rv = engine()
+    rv.open_request(opening(partition=0), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("a"))
+    effects = rv.open_request(
+        opening(partition=3, return_topic="other"),
+        REGISTRY,
+        now_ms=T0,
+        scores_at_ms=T0,
+        hold=Ack("b"),
+    )
+    assert effects.refused is None and rv.pending() == 2
+    rv.file_score(
+        3,
+        "r1",
+        arrived("scorecard", 2),
+        REGISTRY,
+        now_ms=T0 + 2,
+        scores_at_ms=T0 + 2,
+        hold=Ack("s"),
+    )
+    assert rv.mailbox((0, "r1")).is_open and not rv.mailbox((3, "r1")).is_open
+
+
+def test_a_request_read_after_its_deadline_is_decided_as_of_the_deadline_and_late() -> None:
+    rv = engine()
+    # The worker was away: scores that reached Kafka before the deadline are all read.
+    rv.file_score(
+        0,
+        "r1",
+        arrived("linear", 50),
+        REGISTRY,
+        now_ms=T0 + 5000,
+        scores_at_ms=T0 + 5000,
+        hold=Ack("s"),
+    )
+    rv.file_score(
+        0,
+        "r1",
+        arrived("scorecard", 250),
+        REGISTRY,
+        now_ms=T0 + 5000,
+        scores_at_ms=T0 + 5000,
+        hold=Ack("t"),
+    )
+    effects = rv.open_request(
+        opening(),
+        REGISTRY,
+        now_ms=T0 + 5000,
+        scores_at_ms=T0 + 5000,
+        hold=Ack("r"),
+        in_process=backstop(),
+    )
+    answer = wire(effects)
+    assert (answer["model"], answer["rule"], answer["late"]) == ("rules", "backstop", True)
+    assert answer["answered_at"] == T0 + 5000
+    assert [c["model"] for c in answer["candidates"]] == ["linear", "rules"], (
+        "scorecard reached Kafka after the deadline: it cannot count"
     )
 
 
-def test_reject_closes_a_new_mailbox_with_a_rejected_answer_and_the_reason() -> None:
-    step = reject_r1(None, T0)
-    assert step.outcome == "rejected" and step.answer is not None
-    assert (step.answer.status, step.answer.rule) == ("rejected", "rejected")
-    assert step.answer.reason == "deadline_ms 0 is outside 1..60000"
-    assert (step.answer.opened_at, step.answer.answered_at, step.answer.policy_version) == (
-        T0,
-        T0,
-        7,
+def test_past_the_deadline_the_answer_waits_until_its_scores_partition_is_read_that_far() -> None:
+    rv = engine()
+    effects = rv.open_request(
+        opening(),
+        REGISTRY,
+        now_ms=T0 + 300,
+        scores_at_ms=T0 + 120,
+        hold=Ack("r"),
+        in_process=backstop(),
     )
-    assert step.mailbox is not None and not is_open(step.mailbox)
-    assert step.mailbox.return_topic == "shop-answers" and step.wake_at == T0 + RETENTION
+    assert effects.closed == [] and effects.wakes == [((0, "r1"), T0 + 200 + 500)]
+    filed = rv.file_score(
+        0,
+        "r1",
+        arrived("linear", 150),
+        REGISTRY,
+        now_ms=T0 + 310,
+        scores_at_ms=T0 + 150,
+        hold=Ack("s"),
+    )
+    assert filed.closed == [], "read up to 150 ms only: a preferred score may still come"
+    assert rv.scores_read(0, REGISTRY, now_ms=T0 + 315, scores_at_ms=T0 + 199).closed == []
+    answer = wire(rv.scores_read(0, REGISTRY, now_ms=T0 + 320, scores_at_ms=T0 + 260))
+    assert (answer["model"], answer["rule"], answer["late"]) == ("rules", "backstop", True)
+    assert [c["model"] for c in answer["candidates"]] == ["rules", "linear"]
 
 
-def test_rejecting_an_answered_mailbox_keeps_the_old_answer_and_sends_nothing() -> None:
-    closed = answered_by_fast()
-    step = reject_r1(closed.mailbox, T0 + 30)
-    assert (step.outcome, step.answer, step.mailbox) == (
-        "duplicate_request",
-        None,
-        closed.mailbox,
+def test_a_top_priority_result_past_the_deadline_goes_without_waiting() -> None:
+    rv = engine()
+    rv.file_score(
+        0,
+        "r1",
+        arrived("scorecard", 50),
+        REGISTRY,
+        now_ms=T0 + 300,
+        scores_at_ms=T0 + 100,
+        hold=Ack("s"),
     )
+    effects = rv.open_request(
+        opening(), REGISTRY, now_ms=T0 + 300, scores_at_ms=T0 + 100, hold=Ack("r")
+    )
+    assert wire(effects)["rule"] == "top_priority"
+
+
+def test_the_wait_for_a_lagging_scores_partition_is_bounded() -> None:
+    rv = engine()
+    rv.open_request(
+        opening(), REGISTRY, now_ms=T0 + 300, scores_at_ms=T0, hold=Ack("r"), in_process=backstop()
+    )
+    assert rv.on_due((0, "r1"), REGISTRY, now_ms=T0 + 699, scores_at_ms=T0).closed == []
+    answer = wire(rv.on_due((0, "r1"), REGISTRY, now_ms=T0 + 700, scores_at_ms=T0))
+    assert (answer["model"], answer["late"]) == ("rules", True)
+
+
+def test_answers_are_late_only_past_late_after_ms() -> None:
+    rv = engine()
+    rv.open_request(
+        opening("a"), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("a"), in_process=backstop()
+    )
+    rv.open_request(
+        opening("b"), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("b"), in_process=backstop()
+    )
+    on_time = wire(rv.on_due((0, "a"), REGISTRY, now_ms=T0 + 300, scores_at_ms=T0 + 300))
+    late = wire(rv.on_due((0, "b"), REGISTRY, now_ms=T0 + 301, scores_at_ms=T0 + 301))
+    assert (on_time["late"], late["late"]) == (False, True)
+
+
+def test_closed_mailboxes_leave_memory_after_a_while_and_are_then_found_in_the_table() -> None:
+    table: dict[tuple[int, str], Stored] = {}
+    rv = engine(table)
+    rv.open_request(opening(), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("r"))
+    closed = rv.file_score(
+        0,
+        "r1",
+        arrived("scorecard", 3),
+        REGISTRY,
+        now_ms=T0 + 3,
+        scores_at_ms=T0 + 3,
+        hold=Ack("s"),
+    )
+    mailbox = closed.closed[0].mailbox
+    table[(0, "r1")] = Stored("answers", mailbox.payload_digest, T0, mailbox.decision.wire)
+    rv.forget(T0 + 3 + rv.keep_closed_ms)
+    assert rv.mailbox((0, "r1")) is None
+    effects = rv.file_score(
+        0,
+        "r1",
+        arrived("linear", 900),
+        REGISTRY,
+        now_ms=T0 + 900,
+        scores_at_ms=T0 + 900,
+        hold=Ack("l"),
+    )
+    assert effects.late == [(0, "linear", pytest.approx(1.0), 900)]
+
+
+def test_dropping_partitions_forgets_their_mailboxes_and_keeps_the_others() -> None:
+    rv = engine()
+    rv.open_request(opening("a", partition=0), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("a"))
+    rv.open_request(opening("b", partition=1), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("b"))
+    rv.drop_partitions({0})
+    assert rv.mailbox((0, "a")) is None and rv.mailbox((1, "b")) is not None
+
+
+def test_payload_digests_ignore_key_order_and_see_every_value() -> None:
+    assert payload_digest({"a": 1, "b": [1, 2]}) == payload_digest({"b": [1, 2], "a": 1})
+    assert payload_digest({"a": 1}) != payload_digest({"a": 1.5})
+
+
+def test_a_rejection_names_its_reason_and_has_no_candidates() -> None:
+    answer = orjson.loads(rejection("r9", "too big", policy_version=3, now_ms=T0))
+    assert (answer["status"], answer["rule"], answer["reason"]) == (
+        "rejected",
+        "rejected",
+        "too big",
+    )
+    assert answer["candidates"] == [] and answer["policy_version"] == 3

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from streamapp.core.mailbox import Arrived, Decision, Mailbox
 from streamapp.core.policy import ModelRule, Registry
-from streamapp.core.records import Answer, Arrival, Mailbox
 from streamapp.stats.buckets import Accumulator, bucket_of, merged, quantiles
 from streamapp.stats.observations import agree, decision, late_score, would_have_won
 from streamapp.stats.report import report
@@ -26,7 +26,7 @@ def closed(
     scores: list[tuple[str, int, dict | None]], winner: str | None, rule: str, answered_at: int
 ) -> Mailbox:
     arrivals = [
-        Arrival(
+        Arrived(
             model=m,
             model_version=f"{m}-1",
             arrived_ms=T0 + at,
@@ -37,26 +37,29 @@ def closed(
         for m, at, result in scores
     ]
     chosen = next((a for a in arrivals if a.model == winner), None)
-    answer = Answer(
-        request_id="r",
+    decision = Decision(
         status="ok" if chosen else "no_result",
         rule=rule,
         policy_version=1,
-        opened_at=T0,
-        answered_at=T0 + answered_at,
-        deadline_at=T0 + 200,
+        at_ms=T0 + answered_at,
+        answered_ms=T0 + answered_at,
         model=winner,
+        model_version=chosen.model_version if chosen else None,
         result=chosen.result if chosen else None,
+        reason=None,
+        late=False,
+        wire=b"{}",
     )
     return Mailbox(
         request_id="r",
         partition=0,
-        created_ms=T0,
+        offset=0,
         opened_ms=T0,
-        deadline_at=T0 + 200,
+        deadline_ms=T0 + 200,
+        return_topic="answers",
+        payload_digest="d",
         scores=arrivals,
-        answer=answer,
-        closed_ms=T0 + answered_at,
+        decision=decision,
     )
 
 

@@ -1,0 +1,72 @@
+"""Writing many keys of a Faust table at once: one changelog batch per partition.
+
+Faust writes a table key by key, each with its own changelog send (about 300 µs each here).
+These tables take thousands of keys a second, so they are written the way Faust's own recovery
+applies a changelog: the records go to the table's changelog partition as one Kafka batch, and
+once the broker has them they are applied to the partition's store with the store's own
+``apply_changelog_batch``, which also records the persisted offset. Store and changelog hold
+the same records, so recovery, standbys and rebalances work as for any Faust table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from faust.types import TP
+
+from streamapp.app import app
+
+#: (key, value) pairs; a value of None deletes the key.
+Records = list[tuple[bytes, bytes | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """A changelog record as ``apply_changelog_batch`` reads it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes | None
+
+    @property
+    def tp(self) -> TP:
+        return TP(self.topic, self.partition)
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    message: _Message
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+async def write(table: Any, partition: int, records: Records) -> None:
+    """Persist records of one partition of ``table``; returns once the broker has them."""
+    producer: AIOKafkaProducer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+    topic = table.changelog_topic.get_topic_name()
+    written: list[_Event] = []
+    pending = list(records)
+    while pending:
+        batch = producer.create_batch()
+        count = 0
+        for key, value in pending:
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                break
+            count += 1
+        if count == 0:
+            size = len(pending[0][1] or b"")
+            raise ValueError(f"a record of {size} bytes does not fit in a producer batch")
+        delivery = await producer.send_batch(batch, topic, partition=partition)
+        first = (await delivery).offset
+        written.extend(
+            _Event(_Message(topic, partition, first + i, key, value))
+            for i, (key, value) in enumerate(pending[:count])
+        )
+        pending = pending[count:]
+    table.data.apply_changelog_batch(written, _same, _same)
