@@ -70,7 +70,7 @@ class OpenLoop:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers,
             enable_auto_commit=False,
-            fetch_max_wait_ms=20,
+            fetch_max_wait_ms=100,
         )
         self._reading: asyncio.Task[None] | None = None
         self._needle = f'"{preferred}"'.encode()
