@@ -3,7 +3,7 @@
     python -m benchmarks.capacity [--rates 50,100,200,400,700,1000,1400] [--duration 20]
         [--warmup 3] [--deadline-ms 200] [--models scorecard,rules,linear] [--registry JSON]
         [--workers 1] [--overload-s 30] [--recover-s 30] [--recover-rate R] [--drain-s 30]
-        [--settle-s 10] [--bootstrap HOST:PORT] [--json-only]
+        [--settle-s 10] [--idle-s 5] [--bootstrap HOST:PORT] [--json-only]
     python -m benchmarks.capacity --hold-rate 120 --hold-s 40   # one rung, for a profiler
 
 Starts a broker (or uses ``--bootstrap``), ``--workers`` workers and one process per model,
@@ -13,7 +13,8 @@ that does not hold: answered/s >= 95% of offered, >= 99% answered ``ok`` by the 
 within the deadline (as the client saw it), none missing after the drain wait. Then it offers
 twice the highest rate that held for ``--overload-s``, and the lowest rate for ``--recover-s``.
 Before the ladder, ``--settle-s`` of unmeasured traffic at the lowest rate gets the processes
-past their start-up (the broker's JIT, first-use paths).
+past their start-up (the broker's JIT, first-use paths); then ``--idle-s`` with no traffic
+measures each process's CPU floor.
 
 Per rung: offered/s, achieved send rate, answered/s, missing, preferred-on-time share, answers
 by status/model/rule, end-to-end (send -> answer), direct (send -> preferred Score read from
@@ -66,6 +67,7 @@ class Options:
     recover_rate: float | None
     drain_s: float
     settle_s: float = 10.0
+    idle_s: float = 5.0
     hold_rate: float | None = None
     hold_s: float = 40.0
 
@@ -223,6 +225,11 @@ async def run_capacity(
         if options.settle_s > 0:  # past process start-up and the broker's JIT warm-up
             await loop.send_at(min(rates), options.settle_s, "settle")
             await loop.drain({"settle"}, options.drain_s)
+        if options.idle_s > 0:
+            collect_garbage()
+            meter.start()
+            await asyncio.sleep(options.idle_s)
+            result["idle"] = report.summarize_idle(*meter.read(), cpus=os.cpu_count() or 1)
         seconds = options.hold_s if options.hold_rate else options.duration_s
         for n, rate in enumerate(rates):
             row = await run_rung(loop, meter, options, rate, seconds, f"r{n}")
@@ -311,6 +318,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--recover-s", type=float, default=30.0, help="0: no recovery phase")
     parser.add_argument("--recover-rate", type=float, default=None, help="default: lowest rate")
     parser.add_argument("--settle-s", type=float, default=10.0, help="unmeasured start")
+    parser.add_argument("--idle-s", type=float, default=5.0, help="CPU with no traffic")
     parser.add_argument("--drain-s", type=float, default=30.0, help="wait for answers per rung")
     parser.add_argument("--hold-rate", type=float, default=None, help="run just this one rate")
     parser.add_argument("--hold-s", type=float, default=40.0, help="seconds at --hold-rate")
@@ -335,6 +343,7 @@ def main(argv: list[str] | None = None) -> None:
         recover_rate=args.recover_rate,
         drain_s=args.drain_s,
         settle_s=args.settle_s,
+        idle_s=args.idle_s,
         hold_rate=args.hold_rate,
         hold_s=args.hold_s,
     )
@@ -362,7 +371,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     if not args.json_only:
         print()
-        print(report.rung_table(result["rungs"]))
+        print(report.rung_table(result["rungs"], result.get("idle")))
         for name in ("overload", "recovery"):
             if result.get(name):
                 print(report.phase_text(name, result[name]))

@@ -58,6 +58,12 @@ def by_status_rule(outcomes: Iterable[Outcome]) -> dict[str, int]:
     return dict(counts.most_common())
 
 
+def reasons(outcomes: Iterable[Outcome]) -> dict[str, int]:
+    """The reasons given with ``no_result`` and ``rejected`` answers, counted."""
+    counts = Counter(o.reason for o in outcomes if o.reason is not None)
+    return dict(counts.most_common(5))
+
+
 def answered_between(outcomes: Iterable[Outcome], began: float, ended: float) -> int:
     """How many first answers arrived in [began, ended)."""
     return sum(1 for o in outcomes if o.answered is not None and began <= o.answered < ended)
@@ -103,6 +109,7 @@ def summarize_rung(
         "on_time_share": round(sum(on_time(o, deadline_ms) for o in answered) / sent, 4),
         "late_flagged": sum(o.late_flag for o in answered),
         "answers": by_status_rule(answered),
+        "reasons": reasons(answered),
         "e2e_ms": quantiles([(o.answered - o.sent) * 1000 for o in answered if o.answered]),
         "direct_ms": quantiles([(o.score_at - o.sent) * 1000 for o in phase if o.score_at]),
         "rendezvous_added_ms": quantiles(
@@ -161,7 +168,23 @@ def phase_counts(phase: Sequence[Outcome], deadline_ms: int) -> dict[str, Any]:
         "late_flagged": sum(o.late_flag for o in answered),
         "over_deadline": sum(not on_time(o, deadline_ms) for o in answered),
         "answers": by_status_rule(answered),
+        "reasons": reasons(answered),
         "e2e_ms": quantiles([(o.answered - o.sent) * 1000 for o in answered if o.answered]),
+        "direct_ms": quantiles([(o.score_at - o.sent) * 1000 for o in phase if o.score_at]),
+    }
+
+
+def summarize_idle(
+    cpu_ms: dict[str, float | None], wall_s: float, machine_busy_pct: float, cpus: int
+) -> dict[str, Any]:
+    """What every process costs with no traffic (% of one core): the floor under each rung."""
+    cpu_pct = {n: None if ms is None else round(ms / (wall_s * 10), 1) for n, ms in cpu_ms.items()}
+    ours = sum(pct for pct in cpu_pct.values() if pct is not None)
+    return {
+        "seconds": round(wall_s, 1),
+        "cpu_pct": cpu_pct,
+        "machine_busy_pct": round(machine_busy_pct, 1),
+        "others_core_pct": round(max(0.0, machine_busy_pct * cpus - ours), 1),
     }
 
 
@@ -221,7 +244,7 @@ def _pair(stats: dict[str, float] | None) -> str:
     return "-" if stats is None else f"{stats['p50']:.1f}/{stats['p99']:.1f}"
 
 
-def rung_table(rows: Sequence[dict[str, Any]]) -> str:
+def rung_table(rows: Sequence[dict[str, Any]], idle: dict[str, Any] | None = None) -> str:
     """The ladder as text: throughput and latency, then CPU-ms per request per process."""
     head = (
         f"{'offered':>8} {'sent/s':>7} {'lag p99':>7} {'answ/s':>7} {'miss':>5} {'pref ok%':>8} "
@@ -253,10 +276,18 @@ def rung_table(rows: Sequence[dict[str, Any]]) -> str:
             ms, pct = r["cpu_ms_per_request"][n], r["cpu_pct"][n]
             cells.append(f"{'-':>17}" if ms is None else f"{ms:>8.3f} ({pct:>5.1f}%)")
         lines.append(f"{r['offered_per_s']:>8g} " + " ".join(cells))
+    if idle is not None:
+        cells = [
+            f"{'-':>17}"
+            if idle["cpu_pct"].get(n) is None
+            else f"{'':>8} ({idle['cpu_pct'][n]:>5.1f}%)"
+            for n in names
+        ]
+        lines.append(f"{'idle':>8} " + " ".join(cells) + f"  (others {idle['others_core_pct']}%)")
     lines.append("")
     lines.append("answers by status:model:rule:")
     for r in rows:
-        lines.append(f"{r['offered_per_s']:>8g} {r['answers']}")
+        lines.append(f"{r['offered_per_s']:>8g} {r['answers']} {r['reasons'] or ''}")
     return "\n".join(lines)
 
 
@@ -270,6 +301,7 @@ def phase_text(name: str, summary: dict[str, Any]) -> str:
         f"over deadline {summary['over_deadline']}, e2e p50/p99 {_pair(summary['e2e_ms'])} ms",
         f"  answers/s each second: {series}",
         f"  answers: {summary['answers']}",
+        f"  reasons: {summary['reasons']}",
     ]
     if "share_of_capacity" in summary:
         lines.append(

@@ -37,6 +37,7 @@ class Outcome:
     model: str | None = None
     rule: str | None = None
     late_flag: bool = False  # the worker marked the answer late (decided after an outage)
+    reason: str | None = None  # why, for no_result and rejected
     duplicates: int = 0  # further answers with the same request id
 
 
@@ -172,6 +173,7 @@ class OpenLoop:
             outcome.model = answer.get("model")
             outcome.rule = answer["rule"]
             outcome.late_flag = bool(answer.get("late"))
+            outcome.reason = answer.get("reason")
 
     def _on_score(self, key: bytes | None, value: bytes, now: float) -> None:
         outcome = self.outcomes.get(key.decode()) if key else None

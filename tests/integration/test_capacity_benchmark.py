@@ -44,7 +44,8 @@ def run_benchmark(bootstrap: str) -> dict:
         "-m",
         "benchmarks.capacity",
         *("--bootstrap", bootstrap, "--rates", "20", "--duration", "3", "--warmup", "1"),
-        *("--settle-s", "1", "--overload-s", "2", "--recover-s", "2", "--drain-s", "30"),
+        *("--settle-s", "1", "--idle-s", "1", "--overload-s", "2", "--recover-s", "2"),
+        *("--drain-s", "30"),
         *("--workers", "2", "--json-only"),
     ]
     completed = subprocess.run(
@@ -70,6 +71,7 @@ def test_capacity_benchmark_reports_every_process_and_answers_every_request(
 
     assert result["preferred"] == "scorecard"
     assert set(result["processes"]) == PROCESSES  # the session's broker is not ours to measure
+    assert set(result["idle"]["cpu_pct"]) == PROCESSES
     assert len(result["rungs"]) == 1
     rung = result["rungs"][0]
     assert set(rung) >= RUNG_KEYS
