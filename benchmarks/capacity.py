@@ -12,7 +12,7 @@ the answers do) for a warm-up plus ``--duration`` seconds, and stops climbing at
 that does not hold: answered/s >= 95% of offered, >= 99% answered ``ok`` by the preferred model
 within the deadline (as the client saw it), none missing after the drain wait. Then it offers
 twice the highest rate that held for ``--overload-s``, and the lowest rate for ``--recover-s``.
-Before the ladder, ``--settle-s`` of unmeasured traffic at the lowest rate gets the processes
+Before the ladder, ``--settle-s`` of unmeasured traffic at 25/s gets the processes
 past their start-up (the broker's JIT, first-use paths); then ``--idle-s`` with no traffic
 measures each process's CPU floor.
 
@@ -51,6 +51,8 @@ DEFAULT_REGISTRY: dict[str, dict[str, Any]] = {
     "rules": {"state": "live", "priority": 0, "backstop": True},
     "linear": {"state": "shadow", "priority": 5},
 }
+#: The unmeasured start runs at this rate (or the lowest rung, if lower): one the system holds.
+SETTLE_RATE = 25.0
 CLOCK_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
@@ -223,7 +225,7 @@ async def run_capacity(
     try:
         rates = (options.hold_rate,) if options.hold_rate else options.rates
         if options.settle_s > 0:  # past process start-up and the broker's JIT warm-up
-            await loop.send_at(min(rates), options.settle_s, "settle")
+            await loop.send_at(min(SETTLE_RATE, *rates), options.settle_s, "settle")
             await loop.drain({"settle"}, options.drain_s)
         if options.idle_s > 0:
             collect_garbage()
@@ -232,6 +234,12 @@ async def run_capacity(
             result["idle"] = report.summarize_idle(*meter.read(), cpus=os.cpu_count() or 1)
         seconds = options.hold_s if options.hold_rate else options.duration_s
         for n, rate in enumerate(rates):
+            if not quiet:
+                print(
+                    f"[capacity] {rate:g}/s: {options.warmup_s:g} s warm-up, then {seconds:g} s "
+                    f"measured (from {time.strftime('%H:%M:%S')})",
+                    flush=True,
+                )
             row = await run_rung(loop, meter, options, rate, seconds, f"r{n}")
             result["rungs"].append(row)
             if not quiet:
