@@ -3,7 +3,7 @@
     python -m benchmarks.capacity [--rates 50,100,200,400,700,1000,1400] [--duration 20]
         [--warmup 3] [--deadline-ms 200] [--models scorecard,rules,linear] [--registry JSON]
         [--workers 1] [--overload-s 30] [--recover-s 30] [--recover-rate R] [--drain-s 30]
-        [--settle-s 10] [--idle-s 5] [--bootstrap HOST:PORT] [--json-only]
+        [--settle-s 10] [--idle-s 5] [--bootstrap HOST:PORT] [--logs DIR] [--json-only]
     python -m benchmarks.capacity --hold-rate 120 --hold-s 40   # one rung, for a profiler
 
 Starts a broker (or uses ``--bootstrap``), ``--workers`` workers and one process per model,
@@ -31,6 +31,7 @@ import gc
 import json
 import os
 import shlex
+import shutil
 import sys
 import time
 import uuid
@@ -331,6 +332,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hold-rate", type=float, default=None, help="run just this one rate")
     parser.add_argument("--hold-s", type=float, default=40.0, help="seconds at --hold-rate")
     parser.add_argument("--bootstrap", default=None, help="use this broker instead of starting one")
+    parser.add_argument("--logs", type=Path, default=None, help="keep the processes' logs here")
     parser.add_argument("--json-only", action="store_true", help="print only the JSON line")
     return parser.parse_args(argv)
 
@@ -367,10 +369,14 @@ def main(argv: list[str] | None = None) -> None:
             wait_for_partition_spread(system, args.workers)
         pids = process_pids(system)
         print(f"CAPACITY_PIDS {json.dumps(pids)}", flush=True)
-        result = asyncio.run(run_capacity(system, options, preferred, quiet=args.json_only))
+        try:
+            result = asyncio.run(run_capacity(system, options, preferred, quiet=args.json_only))
+        finally:
+            if args.logs is not None:  # the system's own folder goes when it stops
+                shutil.copytree(system.children.log_dir, args.logs, dirs_exist_ok=True)
         cold_start = system.cold_start_s
     result = {
-        "options": {**vars(args), "rates": list(options.rates)},
+        "options": {**vars(args), "rates": list(options.rates), "logs": str(args.logs or "")},
         "registry": registry,
         "preferred": preferred,
         "cpus": os.cpu_count(),
