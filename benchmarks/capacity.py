@@ -84,6 +84,14 @@ def cpu_ticks(pid: int) -> int | None:
     return int(fields[11]) + int(fields[12])
 
 
+def runqueue_wait_ns(pid: int) -> int | None:
+    """How long the process's main thread has waited runnable for a CPU (ns), or None."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def machine_ticks() -> tuple[int, int]:
     """(busy, total) clock ticks of the whole machine since boot."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
@@ -91,31 +99,47 @@ def machine_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+Snapshot = tuple[float, dict[str, int | None], dict[str, int | None], tuple[int, int]]
+
+
 class CpuMeter:
-    """CPU milliseconds of named processes between two snapshots."""
+    """CPU and run-queue wait of named processes, and the machine's load, between snapshots."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
         self._mark = self._snapshot()
 
-    def _snapshot(self) -> tuple[float, dict[str, int | None], tuple[int, int]]:
+    def _snapshot(self) -> Snapshot:
         ticks = {name: cpu_ticks(pid) for name, pid in self.pids.items()}
-        return time.perf_counter(), ticks, machine_ticks()
+        waits = {name: runqueue_wait_ns(pid) for name, pid in self.pids.items()}
+        return time.perf_counter(), ticks, waits, machine_ticks()
 
     def start(self) -> None:
         """Begin a measurement."""
         self._mark = self._snapshot()
 
-    def read(self) -> tuple[dict[str, float | None], float, float]:
-        """CPU ms per process, wall seconds and machine busy % since ``start``."""
-        began, before, (busy0, total0) = self._mark
-        ended, after, (busy1, total1) = self._snapshot()
-        cpu: dict[str, float | None] = {}
-        for name, ticks in after.items():
-            first = before.get(name)
-            cpu[name] = None if ticks is None or first is None else (ticks - first) * CLOCK_TICK_MS
-        busy_pct = 100 * (busy1 - busy0) / max(1, total1 - total0)
-        return cpu, ended - began, busy_pct
+    def read(self) -> report.Usage:
+        """What each process used since ``start``."""
+        began, ticks0, waits0, (busy0, total0) = self._mark
+        ended, ticks1, waits1, (busy1, total1) = self._snapshot()
+        return report.Usage(
+            cpu_ms=_deltas(ticks0, ticks1, CLOCK_TICK_MS),
+            wait_ms=_deltas(waits0, waits1, 1e-6),
+            wall_s=ended - began,
+            machine_busy_pct=100 * (busy1 - busy0) / max(1, total1 - total0),
+            cpus=os.cpu_count() or 1,
+        )
+
+
+def _deltas(
+    before: dict[str, int | None], after: dict[str, int | None], scale: float
+) -> dict[str, float | None]:
+    """``(after - before) * scale`` per name; None where either side is missing."""
+    deltas: dict[str, float | None] = {}
+    for name, value in after.items():
+        first = before.get(name)
+        deltas[name] = None if value is None or first is None else (value - first) * scale
+    return deltas
 
 
 def preferred_model(registry: dict[str, dict[str, Any]]) -> str:
@@ -195,7 +219,7 @@ async def run_rung(
         await loop.send_at(rate, options.warmup_s, f"{tag}w")
     meter.start()
     window = await loop.send_at(rate, seconds, tag)
-    cpu, wall_s, busy = meter.read()
+    usage = meter.read()
     await loop.drain({f"{tag}w", tag}, options.drain_s)
     everything = list(loop.outcomes.values())
     return report.summarize_rung(
@@ -204,10 +228,7 @@ async def run_rung(
         everything,
         preferred=loop.preferred,
         deadline_ms=options.deadline_ms,
-        cpu_ms=cpu,
-        wall_s=wall_s,
-        machine_busy_pct=busy,
-        cpus=os.cpu_count() or 1,
+        usage=usage,
     )
 
 
@@ -232,7 +253,7 @@ async def run_capacity(
             collect_garbage()
             meter.start()
             await asyncio.sleep(options.idle_s)
-            result["idle"] = report.summarize_idle(*meter.read(), cpus=os.cpu_count() or 1)
+            result["idle"] = report.summarize_idle(meter.read())
         seconds = options.hold_s if options.hold_rate else options.duration_s
         for n, rate in enumerate(rates):
             if not quiet:

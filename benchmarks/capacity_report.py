@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.openloop import Outcome, SendWindow
@@ -20,6 +21,34 @@ HOLD_PREFERRED = 0.99
 OVERLOAD_THROUGHPUT = 0.90
 #: A second of answers is "on time" when this share arrived within the deadline.
 ON_TIME_SHARE = 0.99
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What each process used over a measurement: CPU ms, and ms its main thread spent
+    runnable but waiting for a CPU (the kernel's run queue: starved by other processes)."""
+
+    cpu_ms: dict[str, float | None]
+    wait_ms: dict[str, float | None]
+    wall_s: float
+    machine_busy_pct: float
+    cpus: int
+
+    def _pct(self, values: dict[str, float | None]) -> dict[str, float | None]:
+        return {
+            n: None if v is None else round(v / (self.wall_s * 10), 1) for n, v in values.items()
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """% of one core per process, run-queue wait %, machine busy %, others' % of a core."""
+        cpu_pct = self._pct(self.cpu_ms)
+        ours = sum(pct for pct in cpu_pct.values() if pct is not None)
+        return {
+            "cpu_pct": cpu_pct,
+            "runqueue_wait_pct": self._pct(self.wait_ms),
+            "machine_busy_pct": round(self.machine_busy_pct, 1),
+            "others_core_pct": round(max(0.0, self.machine_busy_pct * self.cpus - ours), 1),
+        }
 
 
 def quantiles(samples: Sequence[float]) -> dict[str, float] | None:
@@ -76,15 +105,13 @@ def summarize_rung(
     *,
     preferred: str,
     deadline_ms: int,
-    cpu_ms: dict[str, float | None],
-    wall_s: float,
-    machine_busy_pct: float,
-    cpus: int,
+    usage: Usage,
 ) -> dict[str, Any]:
     """One rung's figures; ``held`` says whether the system kept up with this rate.
 
     ``others_core_pct`` is the CPU (in % of one core) that processes other than the measured
-    ones used meanwhile: on a shared machine, the noise under the figures.
+    ones used meanwhile, and ``runqueue_wait_pct`` how long each main thread waited for a CPU:
+    on a shared machine, the noise under the figures.
     """
     seconds = window.ended - window.began
     answered = [o for o in phase if o.answered is not None]
@@ -116,16 +143,10 @@ def summarize_rung(
             [(o.answered - o.score_at) * 1000 for o in answered if o.answered and o.score_at]
         ),
         "cpu_ms_per_request": {
-            name: None if ms is None else round(ms / sent, 3) for name, ms in cpu_ms.items()
+            name: None if ms is None else round(ms / sent, 3) for name, ms in usage.cpu_ms.items()
         },
-        "cpu_pct": {
-            name: None if ms is None else round(ms / (wall_s * 10), 1)
-            for name, ms in cpu_ms.items()
-        },
-        "machine_busy_pct": round(machine_busy_pct, 1),
+        **usage.as_dict(),
     }
-    ours = sum(ms for ms in cpu_ms.values() if ms is not None) / (wall_s * 10)
-    row["others_core_pct"] = round(max(0.0, machine_busy_pct * cpus - ours), 1)
     row["held"] = (
         row["answered_per_s"] >= HOLD_THROUGHPUT * window.rate
         and row["preferred_on_time_share"] >= HOLD_PREFERRED
@@ -174,18 +195,9 @@ def phase_counts(phase: Sequence[Outcome], deadline_ms: int) -> dict[str, Any]:
     }
 
 
-def summarize_idle(
-    cpu_ms: dict[str, float | None], wall_s: float, machine_busy_pct: float, cpus: int
-) -> dict[str, Any]:
+def summarize_idle(usage: Usage) -> dict[str, Any]:
     """What every process costs with no traffic (% of one core): the floor under each rung."""
-    cpu_pct = {n: None if ms is None else round(ms / (wall_s * 10), 1) for n, ms in cpu_ms.items()}
-    ours = sum(pct for pct in cpu_pct.values() if pct is not None)
-    return {
-        "seconds": round(wall_s, 1),
-        "cpu_pct": cpu_pct,
-        "machine_busy_pct": round(machine_busy_pct, 1),
-        "others_core_pct": round(max(0.0, machine_busy_pct * cpus - ours), 1),
-    }
+    return {"seconds": round(usage.wall_s, 1), **usage.as_dict()}
 
 
 def summarize_overload(
@@ -244,6 +256,13 @@ def _pair(stats: dict[str, float] | None) -> str:
     return "-" if stats is None else f"{stats['p50']:.1f}/{stats['p99']:.1f}"
 
 
+def _cpu_cell(ms: float | None, pct: float | None, wait: float | None) -> str:
+    if pct is None:
+        return f"{'-':>22}"
+    per_request = f"{ms:>7.3f}" if ms is not None else f"{'':>7}"
+    return f"{per_request} ({pct:>5.1f}%, {wait if wait is not None else 0:>4.1f}%)"
+
+
 def rung_table(rows: Sequence[dict[str, Any]], idle: dict[str, Any] | None = None) -> str:
     """The ladder as text: throughput and latency, then CPU-ms per request per process."""
     head = (
@@ -268,20 +287,19 @@ def rung_table(rows: Sequence[dict[str, Any]], idle: dict[str, Any] | None = Non
         )
     names = list(rows[0]["cpu_ms_per_request"]) if rows else []
     lines.append("")
-    lines.append("CPU ms per request (and % of one core) per process:")
-    lines.append(f"{'offered':>8} " + " ".join(f"{n:>17}" for n in names))
+    lines.append(
+        "CPU ms per request (% of one core, % of the time its main thread waited for a CPU):"
+    )
+    lines.append(f"{'offered':>8} " + " ".join(f"{n:>22}" for n in names))
     for r in rows:
-        cells = []
-        for n in names:
-            ms, pct = r["cpu_ms_per_request"][n], r["cpu_pct"][n]
-            cells.append(f"{'-':>17}" if ms is None else f"{ms:>8.3f} ({pct:>5.1f}%)")
+        cells = [
+            _cpu_cell(r["cpu_ms_per_request"][n], r["cpu_pct"][n], r["runqueue_wait_pct"][n])
+            for n in names
+        ]
         lines.append(f"{r['offered_per_s']:>8g} " + " ".join(cells))
     if idle is not None:
         cells = [
-            f"{'-':>17}"
-            if idle["cpu_pct"].get(n) is None
-            else f"{'':>8} ({idle['cpu_pct'][n]:>5.1f}%)"
-            for n in names
+            _cpu_cell(None, idle["cpu_pct"].get(n), idle["runqueue_wait_pct"].get(n)) for n in names
         ]
         lines.append(f"{'idle':>8} " + " ".join(cells) + f"  (others {idle['others_core_pct']}%)")
     lines.append("")

@@ -31,6 +31,7 @@ RUNG_KEYS = {
     "rendezvous_added_ms",
     "cpu_ms_per_request",
     "cpu_pct",
+    "runqueue_wait_pct",
     "held",
 }
 PHASE_KEYS = {"sent", "answered", "missing", "no_result", "late_flagged", "per_second"}
