@@ -26,7 +26,11 @@ ON_TIME_SHARE = 0.99
 @dataclass(frozen=True)
 class Usage:
     """What each process used over a measurement: CPU ms, and ms its main thread spent
-    runnable but waiting for a CPU (the kernel's run queue: starved by other processes)."""
+    runnable but waiting for a CPU (the kernel's run queue: starved by other processes).
+
+    The main thread is the event loop of every Python process here; the JVM broker's main
+    thread only waits for the others, so its run-queue wait reads 0 and says nothing.
+    """
 
     cpu_ms: dict[str, float | None]
     wait_ms: dict[str, float | None]
