@@ -10,6 +10,7 @@ import socket
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ class BenchSystem:
 
     settings: Settings
     cold_start_s: float
-    broker_pid: int | None
+    broker_pid: int | None  # None when the benchmark uses a broker it did not start
     children: Children
 
     @property
@@ -134,29 +135,48 @@ class BenchSystem:
 
 
 @contextmanager
-def bench_system(models: Sequence[tuple[str, ...]], **env: str) -> Iterator[BenchSystem]:
-    """Start broker, worker and ``models`` (each a model CLI argv); stop all on exit."""
+def bench_system(
+    models: Sequence[tuple[str, ...]],
+    /,
+    *,
+    bootstrap: str | None = None,
+    prepare: Callable[[], None] | None = None,
+    **env: str,
+) -> Iterator[BenchSystem]:
+    """Start broker, worker and ``models`` (each a model CLI argv); stop all on exit.
+
+    With ``bootstrap``, use that running broker instead (fresh topic prefix and app id, and
+    the broker is left running). ``prepare`` runs once the environment is set and before any
+    process starts (e.g. ``streamapp.demo.ensure_trained`` into the fresh data dir).
+    """
     root = Path(tempfile.mkdtemp(prefix="rendezvous-bench-"))
     kafka_port = free_port()
+    if bootstrap is not None:
+        unique = f"bench-{uuid.uuid4().hex[:8]}"
+        env = {"topic_prefix": unique, "app_id": unique, **env}
     os.environ.update(
         {
             "RENDEZVOUS_KAFKA_DIR": str(root / "kafka"),
             "RENDEZVOUS_KAFKA_LIBS_DIR": str(REPO / ".cache" / "kafka" / "libs"),
             "RENDEZVOUS_KAFKA_PORT": str(kafka_port),
             "RENDEZVOUS_KAFKA_CONTROLLER_PORT": str(free_port()),
-            "RENDEZVOUS_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
+            "RENDEZVOUS_BOOTSTRAP_SERVERS": bootstrap or f"127.0.0.1:{kafka_port}",
             "RENDEZVOUS_WEB_PORT": str(free_port()),
             "RENDEZVOUS_DATA_DIR": str(root / "data"),
             **{f"RENDEZVOUS_{k.upper()}": v for k, v in env.items()},
         }
     )
     settings = Settings()
-    cold_start = devkafka.start(settings, timeout_s=120, quiet=True)
-    pid = devkafka.running_pid(devkafka.BrokerPaths.from_settings(settings))
+    cold_start, pid = 0.0, None
+    if bootstrap is None:
+        cold_start = devkafka.start(settings, timeout_s=120, quiet=True)
+        pid = devkafka.running_pid(devkafka.BrokerPaths.from_settings(settings))
     log_dir = root / "logs"
     log_dir.mkdir()
     children = Children(log_dir)
     try:
+        if prepare is not None:
+            prepare()
         asyncio.run(ensure_topics(settings))
         worker = children.spawn("worker", "worker", "--loglevel", "warn")
         wait_for_worker(f"http://127.0.0.1:{settings.web_port}/health", worker)
@@ -174,5 +194,6 @@ def bench_system(models: Sequence[tuple[str, ...]], **env: str) -> Iterator[Benc
         raise
     finally:
         children.stop_all()
-        devkafka.stop(settings)
+        if bootstrap is None:
+            devkafka.stop(settings)
         shutil.rmtree(root, ignore_errors=True)
