@@ -1,7 +1,8 @@
 """Capacity benchmark: an open-loop rate ladder, then overload and recovery, on real processes.
 
     python -m benchmarks.capacity [--rates 50,100,200,400,700,1000,1400] [--duration 20]
-        [--warmup 3] [--deadline-ms 200] [--models scorecard,rules,linear] [--registry JSON]
+        [--warmup 3] [--deadline-ms 200] [--models scorecard,linear] [--in-process rules]
+        [--registry JSON]
         [--workers 1] [--overload-s 30] [--recover-s 30] [--recover-rate R] [--drain-s 30]
         [--settle-s 10] [--idle-s 5] [--bootstrap HOST:PORT] [--logs DIR] [--json-only]
     python -m benchmarks.capacity --hold-rate 120 --hold-s 40   # one rung, for a profiler
@@ -45,7 +46,7 @@ from benchmarks import capacity_report as report
 from benchmarks.openloop import OpenLoop
 from benchmarks.proc_usage import CpuMeter
 from benchmarks.system import BenchSystem, bench_system, free_port
-from streamapp.demo import ensure_trained, wait_for_worker
+from streamapp.dev.demo import ensure_trained, wait_for_worker
 
 DEFAULT_RATES = (50.0, 100.0, 200.0, 400.0, 700.0, 1000.0, 1400.0)
 DEFAULT_REGISTRY: dict[str, dict[str, Any]] = {
@@ -107,7 +108,7 @@ def start_extra_workers(system: BenchSystem, count: int) -> list[str]:
 
 def wait_for_partition_spread(system: BenchSystem, workers: int, timeout_s: float = 120) -> None:
     """Block until ``workers`` workers each hold mailbox partitions (the group has settled)."""
-    topic = f"{system.settings.app_id}-mailboxes-changelog"
+    topic = f"{system.settings.app_id}-closed-mailboxes-changelog"
     wanted = min(workers, system.settings.partitions)
     holding = 0
     deadline = time.monotonic() + timeout_s
@@ -270,7 +271,14 @@ def _rung_line(row: dict[str, Any]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--models", default="scorecard,rules,linear", help="model argv specs")
+    parser.add_argument(
+        "--models", default="scorecard,linear", help="model processes (argv specs, comma-separated)"
+    )
+    parser.add_argument(
+        "--in-process",
+        default="rules",
+        help="models the worker runs itself as each mailbox opens (the backstop); '' for none",
+    )
     parser.add_argument("--registry", default=None, help="RENDEZVOUS_MODELS JSON override")
     parser.add_argument("--rates", default=",".join(f"{r:g}" for r in DEFAULT_RATES))
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per rung")
@@ -317,6 +325,7 @@ def main(argv: list[str] | None = None) -> None:
         prepare=ensure_trained,
         models=json.dumps(registry),
         default_deadline_ms=str(args.deadline_ms),
+        in_process_models=args.in_process,
     ) as system:
         if args.workers > 1:
             start_extra_workers(system, args.workers - 1)

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streamapp.demo import DemoTraffic
+from streamapp.dev.demo import DemoTraffic
 from streamapp.settings import Settings
 
 #: Shortest pause between two sending bursts: at 1000+/s each burst carries a few requests.
@@ -176,12 +176,16 @@ class OpenLoop:
             outcome.reason = answer.get("reason")
 
     def _on_score(self, key: bytes | None, value: bytes, now: float) -> None:
-        outcome = self.outcomes.get(key.decode()) if key else None
-        if outcome is None or outcome.score_at is not None:
+        """The preferred model's Score for a request is in Kafka (a single Score, or one entry
+        of a ScoreBatch): the direct path ends here."""
+        message = json.loads(value)
+        if message.get("model") != self.preferred:
             return
-        score = json.loads(value)
-        if score.get("model") == self.preferred:
-            outcome.score_at = now
+        entries = message.get("scores", [message])
+        for entry in entries:
+            outcome = self.outcomes.get(entry.get("request_id", ""))
+            if outcome is not None and outcome.score_at is None:
+                outcome.score_at = now
 
 
 def _encoded_payloads() -> list[bytes]:

@@ -35,7 +35,7 @@ RUNG_KEYS = {
     "held",
 }
 PHASE_KEYS = {"sent", "answered", "missing", "no_result", "late_flagged", "per_second"}
-PROCESSES = {"worker", "worker-2", "model-scorecard", "model-rules", "model-linear", "loadgen"}
+PROCESSES = {"worker", "worker-2", "model-scorecard", "model-linear", "loadgen"}
 
 
 def run_benchmark(bootstrap: str) -> dict:
