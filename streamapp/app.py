@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> RendezvousApp:
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_rebalance_timeout=max(10.0, settings.session_timeout_s * 2),
-        producer_linger=0.0,
+        producer_linger=settings.producer_linger_ms / 1000,
         broker_commit_interval=settings.commit_interval_s,
         stream_wait_empty=False,
         consumer_auto_offset_reset="earliest",

@@ -206,5 +206,6 @@ def requests_consumer(settings: Settings, group_id: str, *, auto_commit: bool) -
         enable_auto_commit=auto_commit,
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
-        fetch_max_wait_ms=100,
+        fetch_max_wait_ms=settings.model_fetch_max_wait_ms,
+        fetch_min_bytes=settings.model_fetch_min_bytes,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     min_deadline_ms: int = Field(default=1, ge=1)
     max_deadline_ms: int = Field(default=60_000, ge=1)
     max_payload_bytes: int = Field(default=256 * 1024, ge=1)
+    #: Return topics allowed besides the default answers topic (a regular expression).
+    return_topics: str | None = None
     mailbox_retention_s: float = Field(default=600.0, gt=0)
     stats_retention_s: float = Field(default=24 * 3600.0, gt=0)
     stats_enabled: bool = True
@@ -64,8 +67,12 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=6.0, gt=0)
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
-    fetch_max_wait_ms: int = Field(default=5, ge=0, le=10_000)
-    fetch_min_bytes: int = Field(default=32 * 1024, ge=1)
+    fetch_max_wait_ms: int = Field(default=10, ge=0, le=10_000)
+    fetch_min_bytes: int = Field(default=1, ge=1)
+    producer_linger_ms: float = Field(default=0.0, ge=0, le=1000)
+    model_fetch_max_wait_ms: int = Field(default=100, ge=0, le=10_000)
+    model_fetch_min_bytes: int = Field(default=1, ge=1)
+    model_linger_ms: float = Field(default=0.0, ge=0, le=1000)
     late_after_ms: int = Field(default=100, ge=0)
     catch_up_wait_ms: int = Field(default=1000, ge=0)
     #: Entry-point models the worker runs itself as each mailbox opens (comma-separated).
@@ -79,10 +86,24 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=9092, ge=1, le=65535)
     kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
     kafka_heap: str = "512m"
+    #: JIT of the dev broker: "quick" (C1 only: starts fast, for tests) or "full" (C2: less CPU
+    #: per message once warm, for benchmarks and the demo).
+    kafka_jit: Literal["quick", "full"] = "quick"
 
     archive_dir: Path | None = None
     archive_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     archive_segment_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
+
+    @field_validator("return_topics")
+    @classmethod
+    def _check_pattern(cls, value: str | None) -> str | None:
+        """Refuse a return-topic rule that is not a regular expression, at start."""
+        if value:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a regular expression: {error}") from None
+        return value or None
 
     @field_validator("in_process_models", mode="before")
     @classmethod
@@ -129,6 +150,9 @@ class Settings(BaseSettings):
             max_deadline_ms=self.max_deadline_ms,
             default_deadline_ms=self.default_deadline_ms,
             default_return_topic=self.topic("answers"),
+            own_prefixes=tuple(sorted({f"{self.topic_prefix}-", f"{self.app_id}-"})),
+            reply_prefix=self.topic("replies-"),
+            allowed_return_topics=self.return_topics,
         )
 
     @property

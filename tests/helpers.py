@@ -71,3 +71,29 @@ def scores_in(message: dict[str, Any]) -> list[dict[str, Any]]:
         "replayed": message.get("replayed", False),
     }
     return [{"result": None, "error": None, **entry, **shared} for entry in message["scores"]]
+
+
+async def read_raw(
+    bootstrap: str, topics: list[str], *, count: int, timeout_s: float = 30.0
+) -> list[bytes]:
+    """The raw values on ``topics`` from the start, once ``count`` are there (or at the timeout):
+    for comparing copies of an answer byte for byte."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        while len(values) < count and time.monotonic() < deadline:
+            for messages in (await consumer.getmany(timeout_ms=200)).values():
+                values.extend(m.value for m in messages)
+    finally:
+        await consumer.stop()
+    return values

@@ -25,6 +25,33 @@ class Limits:
     max_deadline_ms: int
     default_deadline_ms: int
     default_return_topic: str
+    #: Topics of this deployment start with these (``<prefix>-``, ``<app id>-``).
+    own_prefixes: tuple[str, ...] = ()
+    #: Own topics that do take answers: the REST proxy's reply topics start with this.
+    reply_prefix: str | None = None
+    #: An operator's narrower rule for return topics (a regular expression, full match).
+    allowed_return_topics: str | None = None
+
+
+def return_topic_refusal(topic: str, limits: Limits) -> str | None:
+    """Why answers may not go to ``topic``, or None if they may.
+
+    Never to a topic of the deployment itself (requests, scores, control, dead letters, replays,
+    changelogs, anything of the app id) nor to Kafka's own (``__*``): an answer there would be
+    read as something else. The default answers topic and the proxy's reply topics are the
+    deployment's return addresses.
+    """
+    if topic == limits.default_return_topic:
+        return None
+    if topic.startswith("__"):
+        return f"return_topic {topic!r} is internal to Kafka"
+    is_reply = limits.reply_prefix is not None and topic.startswith(limits.reply_prefix)
+    if not is_reply and any(topic.startswith(p) for p in limits.own_prefixes):
+        return f"return_topic {topic!r} is one of this deployment's own topics"
+    pattern = limits.allowed_return_topics
+    if pattern and not is_reply and re.fullmatch(pattern, topic) is None:
+        return f"return_topic {topic!r} is not allowed here (RENDEZVOUS_RETURN_TOPICS)"
+    return None
 
 
 def refusal(request: Request, size_bytes: int, limits: Limits) -> str | None:
@@ -40,6 +67,8 @@ def refusal(request: Request, size_bytes: int, limits: Limits) -> str | None:
         )
     if request.return_topic is not None and not is_legal_topic_name(request.return_topic):
         return f"return_topic {request.return_topic!r} is not a legal Kafka topic name"
+    if request.return_topic is not None:
+        return return_topic_refusal(request.return_topic, limits)
     return None
 
 

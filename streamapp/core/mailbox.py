@@ -134,7 +134,10 @@ def decide(
     considered = [a for a in mailbox.scores if a.arrived_ms <= at_ms]
     winner = next((a for a in considered if a.model == choice.model), None)
     late = answered_ms > mailbox.deadline_ms + late_after_ms
-    status = "ok" if winner is not None else "no_result"
+    if winner is not None:
+        status = "ok"
+    else:
+        status = "rejected" if choice.rule == "rejected" else "no_result"
     body: dict[str, Any] = {
         "request_id": mailbox.request_id,
         "status": status,

@@ -21,6 +21,13 @@ from streamapp.core.mailbox import Arrived, Decision, Mailbox, choose_for, decid
 from streamapp.core.policy import Choice, Registry
 
 Key = tuple[int, str]
+#: How a refusal says that a request id belongs to another request.
+IN_USE = "in use"
+
+
+def is_in_use(reason: str | None) -> bool:
+    """True if a refusal says the request id belongs to another request."""
+    return bool(reason) and f" {IN_USE} (" in str(reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +85,8 @@ class Opening:
     deadline_ms: int
     return_topic: str
     payload_digest: str
+    #: A retry may ask for the answer on another topic (the REST proxy's reply topics).
+    retry_anywhere: bool = False
 
 
 @dataclass(slots=True)
@@ -177,14 +186,13 @@ class Rendezvous:
     @staticmethod
     def _again(opening: Opening, original: Stored) -> Effects:
         """The same id again: a retry gets the one answer; anything else is refused."""
-        if (opening.return_topic, opening.payload_digest) == (
-            original.return_topic,
-            original.payload_digest,
-        ):
-            sends = [Send(original.return_topic, opening.request_id, original.wire)]
+        same_payload = opening.payload_digest == original.payload_digest
+        same_topic = opening.return_topic == original.return_topic
+        if same_payload and (same_topic or opening.retry_anywhere):
+            sends = [Send(opening.return_topic, opening.request_id, original.wire)]
             return Effects(sends=sends if original.wire else [])
-        what = "payload" if opening.return_topic == original.return_topic else "return topic"
-        return Effects(refused=f"request id {opening.request_id!r} in use (another {what})")
+        what = "payload" if not same_payload else "return topic"
+        return Effects(refused=f"request id {opening.request_id!r} {IN_USE} (another {what})")
 
     # -- scores -----------------------------------------------------------------------------
 
@@ -314,6 +322,16 @@ class Rendezvous:
         self.recent[key] = mailbox
         self._recent_order.append((now_ms, key))
         effects.closed.append(Closed(mailbox, self.holds.pop(key, [])))
+
+    def fail(self, key: Key, reason: str, registry: Registry, *, now_ms: int) -> Effects:
+        """Deciding this mailbox failed (a bug): close it ``rejected`` with the reason, so its
+        client still gets its one answer."""
+        effects = Effects()
+        mailbox = self.open.get(key)
+        if mailbox is not None:
+            choice = Choice(None, "rejected", reason)
+            self._close(key, mailbox, choice, registry, now_ms, now_ms, effects)
+        return effects
 
     # -- housekeeping -----------------------------------------------------------------------
 

@@ -120,7 +120,7 @@ def fetch_jars(paths: BrokerPaths, *, quiet: bool = False) -> None:
         )
 
 
-def _java(paths: BrokerPaths, *args: str, heap: str = "512m") -> list[str]:
+def _java(paths: BrokerPaths, *args: str, heap: str = "512m", jit: str = "quick") -> list[str]:
     java = shutil.which("java")
     if java is None:
         raise BrokerError("Java is not installed; the development broker needs Java 17+")
@@ -129,7 +129,7 @@ def _java(paths: BrokerPaths, *args: str, heap: str = "512m") -> list[str]:
         "-Xms128m",
         f"-Xmx{heap}",
         "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1",
+        *(["-XX:TieredStopAtLevel=1"] if jit == "quick" else []),
         f"-Dlog4j.configuration=file:{LOG4J}",
         "-cp",
         java_classpath(paths),
@@ -245,7 +245,13 @@ def start(settings: Settings, *, timeout_s: float = 90.0, quiet: bool = False) -
     format_storage(paths)
     with paths.log.open("ab") as log_file:
         process = subprocess.Popen(
-            _java(paths, "kafka.Kafka", str(paths.config), heap=settings.kafka_heap),
+            _java(
+                paths,
+                "kafka.Kafka",
+                str(paths.config),
+                heap=settings.kafka_heap,
+                jit=settings.kafka_jit,
+            ),
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -148,7 +148,9 @@ class ModelProcess:
         consumer = requests_consumer(
             settings, f"{settings.app_id}-model-{self.name}", auto_commit=False
         )
-        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap_servers, linger_ms=settings.model_linger_ms
+        )
         await producer.start()
         await self._announce(producer)
         await consumer.start()

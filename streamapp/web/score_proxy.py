@@ -19,6 +19,7 @@ from streamapp.core.admission import refusal
 from streamapp.core.codec import DecodeError, decode, encode, validate
 from streamapp.core.records import Answer
 from streamapp.core.records import Request as RequestRecord
+from streamapp.core.rendezvous import is_in_use
 from streamapp.kafka_admin import TopicSpec, ensure_topics
 from streamapp.web.problems import HTTPProblem, json_body, problem_response
 from streamapp.worker import engine, state
@@ -96,6 +97,8 @@ class ScoreProxy(View):
             answer = await self._round_trip(stream_request)
         except HTTPProblem as problem:
             return problem_response(self, problem)
+        if answer.status == "rejected" and is_in_use(answer.reason):
+            return problem_response(self, HTTPProblem(409, answer.reason or "request id in use"))
         return self.json(answer.asdict(), status=422 if answer.status == "rejected" else 200)
 
     async def _round_trip(self, stream_request: RequestRecord) -> Answer:

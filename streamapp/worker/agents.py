@@ -16,11 +16,16 @@ import faust
 from faust.types import EventT
 
 from streamapp.app import app, requests, scores
-from streamapp.core.admission import deadline_at, refusal, return_address
+from streamapp.core.admission import (
+    deadline_at,
+    refusal,
+    return_address,
+    return_topic_refusal,
+)
 from streamapp.core.codec import DecodeError, parse
 from streamapp.core.mailbox import payload_digest, rejection
 from streamapp.core.records import Request
-from streamapp.core.rendezvous import Opening
+from streamapp.core.rendezvous import Opening, is_in_use
 from streamapp.core.scores import decode_scores
 from streamapp.kafka_admin import TopicLookupError
 from streamapp.worker import engine
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 #: The agents yield to the loop at least this often, so the deadline clock fires on time while
 #: Faust hands them a large batch without ever suspending.
 YIELD_EVERY_S = 0.001
+MAX_NESTING = "payload: nested deeper than 254 levels (JSON encoders cannot write it back)"
 
 
 async def return_topic_problem(topic: str) -> str | None:
@@ -57,18 +63,26 @@ async def refuse(message: Any, request_id: str, topic: str, reason: str) -> None
     """Answer ``rejected`` on ``topic`` (or the default answers topic if it cannot take it),
     unless that is the return topic of the mailbox the id belongs to: one topic never gets two
     answers for one request id, so there the refusal is only a dead letter."""
-    if topic != limits.default_return_topic and await return_topic_problem(topic) is not None:
+    if return_topic_refusal(topic, limits) is not None:
+        topic = limits.default_return_topic  # never answer into the deployment's own topics
+    elif topic != limits.default_return_topic and await return_topic_problem(topic) is not None:
         topic = limits.default_return_topic
     holder = rendezvous.mailbox((message.partition, request_id))
     held_topic = holder.return_topic if holder else None
     if held_topic is None:
         stored = store.lookup(message.partition, request_id)
         held_topic = stored.return_topic if stored else None
-    if held_topic == topic:
-        engine.outbox.dead_letter(message, f"{reason} (request id {request_id!r} is in use)")
+    if held_topic == topic and not is_reply_topic(topic):
+        in_use = reason if is_in_use(reason) else f"{reason} (request id {request_id!r} is in use)"
+        engine.outbox.dead_letter(message, in_use)
         return
     wire = rejection(request_id, reason, policy_version=current_registry().version, now_ms=now_ms())
     engine.outbox.send(topic, request_id, wire)
+
+
+def is_reply_topic(topic: str) -> bool:
+    """A reply topic of the REST proxy: private to it, it matches answers to HTTP calls by id."""
+    return limits.reply_prefix is not None and topic.startswith(limits.reply_prefix)
 
 
 async def refuse_at_readable_address(message: Any, reason: str) -> None:
@@ -93,7 +107,8 @@ async def handle_request(event: EventT[bytes]) -> None:
         request = parse(Request, message.value)
         digest = payload_digest(request.payload)
     except (DecodeError, TypeError) as error:
-        invalid = f"invalid request: {error}"
+        problem = str(error) if isinstance(error, DecodeError) else MAX_NESTING
+        invalid = f"invalid request: {problem}"
         engine.release_alone(event)
         engine.outbox.dead_letter(message, invalid)
         await refuse_at_readable_address(message, invalid)
@@ -117,8 +132,12 @@ async def handle_request(event: EventT[bytes]) -> None:
         deadline_ms=deadline_at(request, sent_ms=entered, now_ms=now, limits=limits),
         return_topic=topic,
         payload_digest=digest,
+        retry_anywhere=is_reply_topic(topic),
     )
-    engine.open_mailbox(opening, event, run_all(in_process_models, request.payload, entered), now)
+    in_process = run_all(in_process_models, request.payload, entered)
+    refused = engine.open_mailbox(opening, event, in_process, now)
+    if refused is not None:
+        await refuse(message, request.request_id, topic, refused)
 
 
 async def handle_scores(event: EventT[bytes]) -> None:

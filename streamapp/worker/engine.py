@@ -44,8 +44,9 @@ def carry_out(effects: Effects, message: Any = None) -> None:
 late_listeners: list[Any] = []
 
 
-def open_mailbox(opening: Opening, event: Any, in_process: list[Arrived], now: int) -> None:
-    """A valid request: open its mailbox (its event is held until the answer is out)."""
+def open_mailbox(opening: Opening, event: Any, in_process: list[Arrived], now: int) -> str | None:
+    """A valid request: open its mailbox (its event is held until the answer is out).
+    Returns why it was refused (its id belongs to another request), or None."""
     effects = rendezvous.open_request(
         opening,
         current_registry(),
@@ -54,7 +55,9 @@ def open_mailbox(opening: Opening, event: Any, in_process: list[Arrived], now: i
         hold=Hold(acks, event),
         in_process=in_process,
     )
+    refused, effects.refused = effects.refused, None  # the agent answers or dead-letters it
     carry_out(effects, event.message)
+    return refused
 
 
 def file_scores(event: Any, scored: list[Scored], now: int) -> None:
@@ -97,14 +100,18 @@ def release_alone(event: Any) -> None:
 
 
 def on_due(key: Key, due_ms: int) -> None:
-    """The clock: a schedule step, a deadline or the end of a wait has come."""
+    """The clock: a schedule step, a deadline or the end of a wait has come. A decision that
+    fails is logged and the mailbox is answered ``rejected`` with the reason, never dropped."""
     now = now_ms()
-    effects = rendezvous.on_due(
-        key,
-        current_registry(),
-        now_ms=now,
-        scores_at_ms=positions.read_up_to_ms(key[0], now),
-    )
+    registry = current_registry()
+    try:
+        effects = rendezvous.on_due(
+            key, registry, now_ms=now, scores_at_ms=positions.read_up_to_ms(key[0], now)
+        )
+    except Exception as error:
+        log.exception("deciding %s at its due time failed", key)
+        reason = f"internal error: {type(error).__name__}: {error}"
+        effects = rendezvous.fail(key, reason, registry, now_ms=now)
     carry_out(effects)
 
 

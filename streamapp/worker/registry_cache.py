@@ -22,14 +22,27 @@ _registry: Registry = registry_from_doc(_seed)
 _checked_at = 0.0
 
 
+def _canary_of(doc: RegistryDoc) -> str | None:
+    return next((m.name for m in doc.models if m.labels.get("role") == "canary"), None)
+
+
+_canary = _canary_of(_seed)
+
+
 def _refresh() -> None:
-    global _doc, _registry, _checked_at
+    global _doc, _registry, _canary, _checked_at
     _checked_at = time.monotonic()
     doc = registry_table.get(REGISTRY_KEY) or _seed
-    if doc.version != _doc.version or doc is not _doc:
+    if doc is not _doc:
         if doc.version != _doc.version:
             _registry = registry_from_doc(doc)
+            _canary = _canary_of(doc)
         _doc = doc
+
+
+def _fresh() -> None:
+    if (time.monotonic() - _checked_at) * 1000 >= REFRESH_MS:
+        _refresh()
 
 
 def current_doc() -> RegistryDoc:
@@ -40,11 +53,11 @@ def current_doc() -> RegistryDoc:
 
 def current_registry() -> Registry:
     """The policy's view of the registry, at most ``REFRESH_MS`` old."""
-    if (time.monotonic() - _checked_at) * 1000 >= REFRESH_MS:
-        _refresh()
+    _fresh()
     return _registry
 
 
 def canary_name() -> str | None:
-    """The registered canary (the model labelled ``role: canary``), if any."""
-    return next((m.name for m in current_doc().models if m.labels.get("role") == "canary"), None)
+    """The registered canary (the model labelled ``role: canary``), at most ``REFRESH_MS`` old."""
+    _fresh()
+    return _canary

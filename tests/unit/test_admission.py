@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from streamapp.core.admission import Limits, deadline_at, refusal, return_address
+from streamapp.core.admission import (
+    Limits,
+    deadline_at,
+    refusal,
+    return_address,
+    return_topic_refusal,
+)
 from streamapp.core.records import Request
 from streamapp.settings import Settings
 
@@ -117,3 +123,43 @@ def test_return_address_is_recovered_from_a_broken_request(
 )
 def test_return_address_is_none_when_the_request_cannot_be_answered(raw: bytes | None) -> None:
     assert return_address(raw, "shop-answers") is None
+
+
+DEPLOYMENT = Settings(topic_prefix="shop", app_id="shop-rendezvous").limits
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "shop-requests",
+        "shop-scores",
+        "shop-control",
+        "shop-deadletter",
+        "shop-replays",
+        "shop-rendezvous-closed-mailboxes-changelog",
+        "shop-rendezvous-registry-changelog",
+        "__consumer_offsets",
+        "__transaction_state",
+    ],
+)
+def test_answers_never_go_to_the_deployments_own_topics_or_kafkas(topic: str) -> None:
+    reason = return_topic_refusal(topic, DEPLOYMENT)
+    assert reason is not None and repr(topic) in reason
+    assert refusal(request(return_topic=topic), 10, DEPLOYMENT) == reason
+
+
+@pytest.mark.parametrize("topic", ["shop-answers", "shop-replies-host-6066", "billing-answers"])
+def test_the_answers_topic_reply_topics_and_client_topics_take_answers(topic: str) -> None:
+    assert return_topic_refusal(topic, DEPLOYMENT) is None
+
+
+def test_an_operator_can_narrow_return_topics_with_a_regular_expression() -> None:
+    narrowed = Settings(topic_prefix="shop", return_topics=r"team-a-.*").limits
+    assert return_topic_refusal("team-a-answers", narrowed) is None
+    assert return_topic_refusal("shop-answers", narrowed) is None, "the default always works"
+    assert "RENDEZVOUS_RETURN_TOPICS" in (return_topic_refusal("team-b-answers", narrowed) or "")
+
+
+def test_a_return_topic_rule_that_is_not_a_regular_expression_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="not a regular expression"):
+        Settings(return_topics="team-(a")

@@ -462,3 +462,15 @@ def test_a_rejection_names_its_reason_and_has_no_candidates() -> None:
         "too big",
     )
     assert answer["candidates"] == [] and answer["policy_version"] == 3
+
+
+def test_a_failed_decision_closes_the_mailbox_rejected_with_the_reason() -> None:
+    rv = engine()
+    request = Ack("r")
+    rv.open_request(opening(), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=request)
+    effects = rv.fail((0, "r1"), "internal error: KeyError: 'x'", REGISTRY, now_ms=T0 + 50)
+    answer = wire(effects)
+    assert (answer["status"], answer["rule"]) == ("rejected", "rejected")
+    assert answer["reason"] == "internal error: KeyError: 'x'"
+    assert effects.closed[0].holds == [request]
+    assert rv.fail((0, "r1"), "again", REGISTRY, now_ms=T0 + 60).closed == [], "closed once"
