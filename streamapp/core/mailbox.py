@@ -67,6 +67,8 @@ class Mailbox:
     deadline_ms: int
     return_topic: str
     payload_digest: str
+    #: When this worker read the request (wall clock): a wait past the deadline counts from it.
+    read_ms: int = 0
     scores: list[Arrived] = field(default_factory=list)
     decision: Decision | None = None
     #: Scores that came after the answer (counted, never used).

@@ -159,6 +159,7 @@ class Rendezvous:
             deadline_ms=opening.deadline_ms,
             return_topic=opening.return_topic,
             payload_digest=opening.payload_digest,
+            read_ms=now_ms,
             scores=[*(early.scores if early else []), *(in_process or [])],
         )
         self.open[key] = mailbox
@@ -278,8 +279,9 @@ class Rendezvous:
         effects: Effects,
     ) -> None:
         """Ask the policy as of now. Past the deadline, ask as of the deadline, on the scores
-        that reached Kafka by then: decide once they have all been read (or the wait for them
-        has gone on long enough); a top-priority result cannot be beaten, so it goes at once."""
+        that reached Kafka by then: decide once they have all been read (or the wait for them,
+        from the deadline or from when this worker read the request, has gone on long enough);
+        a top-priority result cannot be beaten, so it goes at once."""
         deadline = mailbox.deadline_ms
         if now_ms < deadline:
             choice = choose_for(mailbox, registry, at_ms=now_ms)
@@ -290,15 +292,12 @@ class Rendezvous:
             return
         choice = choose_for(mailbox, registry, at_ms=deadline)
         assert choice is not None, "the policy always chooses at the deadline"
-        if (
-            choice.rule == "top_priority"
-            or scores_at_ms >= deadline
-            or now_ms >= deadline + self.catch_up_wait_ms
-        ):
+        give_up_at = max(deadline, mailbox.read_ms) + self.catch_up_wait_ms
+        if choice.rule == "top_priority" or scores_at_ms >= deadline or now_ms >= give_up_at:
             self._close(key, mailbox, choice, registry, deadline, now_ms, effects)
             return
         heapq.heappush(self._waiting.setdefault(mailbox.partition, []), (deadline, key))
-        effects.wakes.append((key, deadline + self.catch_up_wait_ms))
+        effects.wakes.append((key, give_up_at))
 
     def _close(
         self,

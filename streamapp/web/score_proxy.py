@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import uuid
 from typing import Any
 
@@ -23,6 +24,7 @@ from streamapp.core.rendezvous import is_in_use
 from streamapp.kafka_admin import TopicSpec, ensure_topics
 from streamapp.web.problems import HTTPProblem, json_body, problem_response
 from streamapp.worker import engine, state
+from streamapp.worker.clock import now_ms
 
 REPLY_TOPIC = settings.topic(f"replies-{settings.worker_id}")
 REPLY_MARGIN_S = 3.0
@@ -82,9 +84,32 @@ def request_from_body(data: Any) -> RequestRecord:
     return request
 
 
+def too_far_behind(stream_request: RequestRecord) -> Response | None:
+    """503 with Retry-After when this worker is so far behind its requests that the request's
+    deadline cannot be met (its answer would only come late); else None."""
+    behind = state.request_positions.behind_ms(now_ms())
+    budget = stream_request.deadline_ms or settings.default_deadline_ms
+    if behind <= budget:
+        return None
+    body = {
+        "error": f"the rendezvous is {behind} ms behind its requests; a {budget} ms deadline "
+        "cannot be met now",
+        "behind_ms": behind,
+    }
+    retry_after = str(max(1, math.ceil(behind / 1000)))
+    response: Response = ScoreProxy.json_response(body, status=503, retry_after=retry_after)
+    return response
+
+
 @app.page("/v1/score")
 class ScoreProxy(View):
     """Send a request into the stream and answer with its official answer (bounded wait)."""
+
+    @staticmethod
+    def json_response(body: dict[str, Any], *, status: int, retry_after: str) -> Response:
+        """A JSON error with a Retry-After header."""
+        response: Response = app.web.json(body, status=status, headers={"Retry-After": retry_after})
+        return response
 
     async def post(self, request: Request) -> Response:
         """200 with the Answer (ok or no_result), 422 rejected/invalid, 504 on timeout."""
@@ -94,6 +119,9 @@ class ScoreProxy(View):
                 raise HTTPProblem(409, f"request {stream_request.request_id!r} is in flight")
             if not _listening.is_set():
                 raise HTTPProblem(503, "the reply listener is not ready yet; retry shortly")
+            overloaded = too_far_behind(stream_request)
+            if overloaded is not None:
+                return overloaded
             answer = await self._round_trip(stream_request)
         except HTTPProblem as problem:
             return problem_response(self, problem)

@@ -38,6 +38,7 @@ from streamapp.worker.state import (
     limits,
     rendezvous,
     request_offsets,
+    request_positions,
     store,
     topic_directory,
 )
@@ -95,6 +96,8 @@ async def refuse_at_readable_address(message: Any, reason: str) -> None:
 async def handle_request(event: EventT[bytes]) -> None:
     """Open a mailbox for a request, or refuse it with a reason."""
     message = event.message
+    stamped = int(message.timestamp * 1000) if message.timestamp else now_ms()
+    request_positions.read(message.partition, message.offset, stamped)
     skipped = request_offsets.see(message.partition, message.offset)
     if skipped is not None:
         log.warning(

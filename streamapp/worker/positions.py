@@ -1,8 +1,9 @@
-"""How far each scores partition has been read, in event time (for decisions past a deadline).
+"""How far each partition of a topic has been read, in offsets and in event time.
 
 A mailbox past its deadline is decided on the scores that reached Kafka by then. Those are all
 in hand once this worker has read its scores partition past the deadline (a score stamped
 later was read), or has read all of it (nothing more is there: the time read up to is now).
+The same positions of the requests topic tell how far behind the worker is (its lag).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 
-class ScorePositions:
-    """Read position (offset and latest timestamp) per scores partition of this worker."""
+class ReadPositions:
+    """Read position (offset and latest timestamp) per partition of one topic on this worker."""
 
     def __init__(self, highwater: Callable[[int], int | None]) -> None:
         self._highwater = highwater
@@ -40,6 +41,20 @@ class ScorePositions:
         """Messages not read yet (None until the broker has said how many there are)."""
         end = self._highwater(partition)
         return None if end is None else max(0, end - self._offset.get(partition, -1) - 1)
+
+    def lags(self) -> dict[int, int]:
+        """Messages not read yet, per partition this worker reads (where the broker said)."""
+        found = {p: self.lag(p) for p in sorted(self._offset)}
+        return {p: n for p, n in found.items() if n is not None}
+
+    def behind_ms(self, now_ms: int) -> int:
+        """How far behind the newest message this worker reads: 0 when nothing is waiting,
+        else the age of the last message read on the partition furthest behind."""
+        behind = 0
+        for partition, waiting in self.lags().items():
+            if waiting:
+                behind = max(behind, now_ms - self._time_ms.get(partition, now_ms))
+        return behind
 
     def forget(self, partitions: set[int]) -> None:
         """These partitions moved to another worker."""

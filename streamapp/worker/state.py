@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from faust.types import TP
 
 from streamapp.app import app, settings
@@ -11,7 +13,7 @@ from streamapp.worker.closed_store import ClosedStore
 from streamapp.worker.gap_watch import GapWatch
 from streamapp.worker.holds import InOrderAcks
 from streamapp.worker.in_process import load_in_process
-from streamapp.worker.positions import ScorePositions
+from streamapp.worker.positions import ReadPositions
 
 limits = settings.limits
 topic_directory = TopicDirectory(settings)
@@ -23,16 +25,23 @@ store = ClosedStore(retention_ms=int(settings.mailbox_retention_s * 1000))
 in_process_models = load_in_process(settings.in_process_models)
 
 
-def scores_highwater(partition: int) -> int | None:
-    """The end of a scores partition as of the latest fetch (None if not known yet)."""
-    try:
-        end = app.consumer.highwater(TP(settings.topic("scores"), partition))
-    except Exception:  # not assigned (mid-rebalance), not started, not fetched yet: unknown
-        return None
-    return end if isinstance(end, int) else None
+def highwater_of(topic: str) -> Callable[[int], int | None]:
+    """The end of a partition of ``topic`` as of the latest fetch (None if not known yet)."""
+
+    def highwater(partition: int) -> int | None:
+        try:
+            end = app.consumer.highwater(TP(topic, partition))
+        except Exception:  # not assigned (mid-rebalance), not started, not fetched yet: unknown
+            return None
+        return end if isinstance(end, int) else None
+
+    return highwater
 
 
-positions = ScorePositions(scores_highwater)
+#: Event time up to which each scores partition is read (decisions past a deadline).
+positions = ReadPositions(highwater_of(settings.topic("scores")))
+#: How far each requests partition is read (the worker's lag).
+request_positions = ReadPositions(highwater_of(settings.topic("requests")))
 rendezvous = Rendezvous(
     lookup=store.lookup,
     late_after_ms=settings.late_after_ms,

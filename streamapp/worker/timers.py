@@ -15,7 +15,14 @@ from streamapp.app import app, mailboxes, settings
 from streamapp.kafka_admin import committed_offsets
 from streamapp.worker.clock import now_ms
 from streamapp.worker.engine import clock, outbox
-from streamapp.worker.state import acks, positions, rendezvous, request_offsets, store
+from streamapp.worker.state import (
+    acks,
+    positions,
+    rendezvous,
+    request_offsets,
+    request_positions,
+    store,
+)
 
 log = logging.getLogger(__name__)
 #: How long a recovery waits for the group's committed offsets.
@@ -63,6 +70,7 @@ async def resume_from_commits(owned: set[int]) -> None:
     request_offsets.reset({p: o for p, o in requests_from.items() if p in owned})
     for partition in owned:
         positions.start(partition, scores_from.get(partition))
+        request_positions.start(partition, requests_from.get(partition))
     log.info(
         "partitions %s: requests resume from committed offsets %s",
         sorted(owned),
@@ -79,6 +87,7 @@ async def partitions_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> N
     rendezvous.drop_partitions(partitions)
     clock.drop_partitions(partitions)
     positions.forget(partitions)
+    request_positions.forget(partitions)
     store.forget_partitions(partitions)
     acks.forget(set(revoked))
 

@@ -27,7 +27,8 @@ async def test_500_raw_json_requests_get_exactly_one_answer_each_on_their_return
     system.start_worker()
     system.start_model("scorecard")
     system.start_model("rules")
-    return_topics = [system.topic("client-a"), system.topic("client-b")]
+    # Clients' own topics: not the deployment's (those never take answers).
+    return_topics = [f"client-a-{system.prefix}", f"client-b-{system.prefix}"]
     await system.create_topics(*return_topics, partitions=2)
     ids = [f"req-{n:04d}" for n in range(500)]
     async with Client(system.bootstrap) as client:

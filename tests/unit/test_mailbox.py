@@ -355,7 +355,7 @@ def test_past_the_deadline_the_answer_waits_until_its_scores_partition_is_read_t
         hold=Ack("r"),
         in_process=backstop(),
     )
-    assert effects.closed == [] and effects.wakes == [((0, "r1"), T0 + 200 + 500)]
+    assert effects.closed == [] and effects.wakes == [((0, "r1"), T0 + 300 + 500)]
     filed = rv.file_score(
         0,
         "r1",
@@ -394,8 +394,8 @@ def test_the_wait_for_a_lagging_scores_partition_is_bounded() -> None:
     rv.open_request(
         opening(), REGISTRY, now_ms=T0 + 300, scores_at_ms=T0, hold=Ack("r"), in_process=backstop()
     )
-    assert rv.on_due((0, "r1"), REGISTRY, now_ms=T0 + 699, scores_at_ms=T0).closed == []
-    answer = wire(rv.on_due((0, "r1"), REGISTRY, now_ms=T0 + 700, scores_at_ms=T0))
+    assert rv.on_due((0, "r1"), REGISTRY, now_ms=T0 + 799, scores_at_ms=T0).closed == []
+    answer = wire(rv.on_due((0, "r1"), REGISTRY, now_ms=T0 + 800, scores_at_ms=T0))
     assert (answer["model"], answer["late"]) == ("rules", True)
 
 
@@ -474,3 +474,23 @@ def test_a_failed_decision_closes_the_mailbox_rejected_with_the_reason() -> None
     assert answer["reason"] == "internal error: KeyError: 'x'"
     assert effects.closed[0].holds == [request]
     assert rv.fail((0, "r1"), "again", REGISTRY, now_ms=T0 + 60).closed == [], "closed once"
+
+
+def test_a_worker_reading_long_after_the_deadline_still_waits_for_its_scores_partition() -> None:
+    rv = engine()
+    late_read = T0 + 60_000  # the worker was down for a minute
+    effects = rv.open_request(
+        opening(), REGISTRY, now_ms=late_read, scores_at_ms=T0, hold=Ack("r"), in_process=backstop()
+    )
+    assert effects.closed == [] and effects.wakes == [((0, "r1"), late_read + 500)]
+    rv.file_score(
+        0,
+        "r1",
+        arrived("scorecard", 100),
+        REGISTRY,
+        now_ms=late_read + 5,
+        scores_at_ms=T0 + 100,
+        hold=Ack("s"),
+    )
+    mailbox = rv.mailbox((0, "r1"))
+    assert (mailbox.decision.model, mailbox.decision.late) == ("scorecard", True)
