@@ -72,9 +72,11 @@ class WorkerAPI:
         *,
         timeout_s: float = 2.0,
         transport: httpx.BaseTransport | None = None,
+        read_token: str | None = None,
     ) -> None:
         self.base_url = base_url
         self._timeout_s = timeout_s
+        self._read_headers = {"Authorization": f"Bearer {read_token}"} if read_token else {}
         self._client = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport)
 
     def close(self) -> None:
@@ -90,7 +92,12 @@ class WorkerAPI:
         json: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Reply:
-        """Send one request; outages, non-JSON and error statuses become a Reply with ``error``."""
+        """Send one request; outages, non-JSON and error statuses become a Reply with ``error``.
+
+        A GET carries the read token (when configured) unless ``headers`` set Authorization.
+        """
+        if method == "GET" and self._read_headers:
+            headers = {**self._read_headers, **(headers or {})}
         try:
             response = self._client.request(method, path, params=params, json=json, headers=headers)
         except httpx.HTTPError as error:
@@ -157,4 +164,5 @@ class WorkerAPI:
 def worker_api() -> WorkerAPI:
     """The one client of this console's worker, configured from the console settings."""
     settings = get_console_settings()
-    return WorkerAPI(settings.worker_url, timeout_s=settings.timeout_s)
+    read_token = settings.read_token.get_secret_value() if settings.read_token else None
+    return WorkerAPI(settings.worker_url, timeout_s=settings.timeout_s, read_token=read_token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,12 @@ class ConsoleSettings(BaseSettings):
     worker_url: str = "http://127.0.0.1:6066"
     refresh_ms: int = Field(default=2000, ge=250)
     timeout_s: float = Field(default=2.0, gt=0)
+    #: Sent as a bearer token on every read, for a worker with RENDEZVOUS_READ_TOKEN set
+    #: (RENDEZVOUS_CONSOLE_READ_TOKEN, else the worker's own RENDEZVOUS_READ_TOKEN).
+    read_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RENDEZVOUS_CONSOLE_READ_TOKEN", "RENDEZVOUS_READ_TOKEN"),
+    )
 
 
 @lru_cache(maxsize=1)

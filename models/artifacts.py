@@ -2,7 +2,8 @@
 
 The version is the model name and a hash of its training recipe, so an identical training
 run gives an identical version; ``meta.json`` also records the sha256 of the artifact bytes.
-``LATEST`` names the version a model process loads.
+``LATEST`` names the version a model process loads; it is loaded only if its bytes still have
+that sha256 (unpickling runs code, so a replaced or corrupt file must never reach it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ import joblib
 
 class ArtifactMissing(FileNotFoundError):
     """No trained artifact for that model; the message says how to make one."""
+
+
+class ArtifactIntegrityError(ValueError):
+    """An artifact's bytes do not have the sha256 its ``meta.json`` records (or it records none)."""
 
 
 def models_root() -> Path:
@@ -78,4 +83,23 @@ def load(
             "(or set RENDEZVOUS_DATA_DIR to where it was trained)"
         )
     meta = json.loads((folder / "meta.json").read_text())
-    return joblib.load(folder / "model.joblib"), meta
+    blob = (folder / "model.joblib").read_bytes()
+    verify(blob, meta, folder)
+    return joblib.load(io.BytesIO(blob)), meta
+
+
+def verify(blob: bytes, meta: dict[str, Any], folder: Path) -> None:
+    """Raise ArtifactIntegrityError unless ``blob`` has the sha256 that ``meta`` records."""
+    artifact, record = folder / "model.joblib", folder / "meta.json"
+    expected = meta.get("sha256")
+    if not isinstance(expected, str) or not expected:
+        raise ArtifactIntegrityError(
+            f"{record} records no sha256, so {artifact} cannot be verified; retrain it with "
+            "`rendezvous train`"
+        )
+    actual = hashlib.sha256(blob).hexdigest()
+    if actual != expected.lower():
+        raise ArtifactIntegrityError(
+            f"{artifact} has sha256 {actual}, but {record} records {expected}: the artifact "
+            "is corrupt or was replaced; it was not loaded (retrain with `rendezvous train`)"
+        )

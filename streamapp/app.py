@@ -20,6 +20,7 @@ WORKER_MODULES = [
     "streamapp.worker.agents",
     "streamapp.worker.control_agent",
     "streamapp.worker.timers",
+    "streamapp.web.middleware",
     "streamapp.web.registry_views",
     "streamapp.web.inspector",
     "streamapp.web.score_proxy",
@@ -76,6 +77,7 @@ def create_app(settings: Settings) -> RendezvousApp:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
+        canonical_url=settings.advertised_url or None,  # None: Faust's http://<web host>:<port>
         web_tables_enabled=False,  # raw table dumps would bypass the API (and its payloads)
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,

@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     archive_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     archive_segment_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
 
+    # --- web and security ---
+    #: The URL the other workers reach this one's REST API at (Faust's ``canonical_url``);
+    #: unset or empty: ``http://<web host>:<web port>``.
+    advertised_url: str | None = Field(default=None, pattern=r"^(https?://[^\s/?#]+/?)?$")
+    #: Bearer token for the GET endpoints that show payloads (the inspector); unset: open.
+    read_token: SecretStr | None = None
+    #: The largest HTTP request body the REST API reads (a larger one gets 413).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+
     @field_validator("return_topics")
     @classmethod
     def _check_pattern(cls, value: str | None) -> str | None:

@@ -17,7 +17,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.web import Request, Response, View
 
 from streamapp.app import app, settings
-from streamapp.web.peers import ask_peers_for
+from streamapp.web.peers import ask_peers_for, forwarded_headers
+from streamapp.web.problems import HTTPProblem, problem_response, require_reader
 from streamapp.worker import registry_cache
 from streamapp.worker.closed_store import mailbox_record
 from streamapp.worker.state import rendezvous, store
@@ -93,29 +94,39 @@ async def read_payload(partition: int, offset: int) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-async def ask_peers(request_id: str) -> dict[str, Any] | None:
-    """Ask the other workers for this request's timeline.
+async def ask_peers(request_id: str, request: Request) -> dict[str, Any] | None:
+    """Ask the other workers for this request's timeline (with the caller's token).
 
     The mailbox lives on the partition its request was produced to, and the client's
     partitioner is not known here (kcat's differs from Java's), so the owner cannot be
     computed from the key; asking the few peers is exact.
     """
-    return await ask_peers_for(f"/v1/requests/{quote(request_id, safe='')}?local=1")
+    path = f"/v1/requests/{quote(request_id, safe='')}?local=1"
+    return await ask_peers_for(path, headers=forwarded_headers(request))
 
 
 @app.page("/v1/requests/{request_id}")
 class RequestTimeline(View):
-    """One request's mailbox; any worker answers (it asks its peers when it does not hold it)."""
+    """One request's mailbox; any worker answers (it asks its peers when it does not hold it).
+
+    It shows the payload: with ``RENDEZVOUS_READ_TOKEN`` set, it needs that token (or the
+    admin token) before it tells anything, even whether the request exists.
+    """
 
     async def get(self, request: Request, request_id: str) -> Response:
-        """The timeline, or 404 when this request is unknown or has expired."""
+        """The timeline; 401/403 without the read token (when one is set); 404 when this
+        request is unknown or has expired."""
+        try:
+            require_reader(request, settings)
+        except HTTPProblem as problem:
+            return problem_response(self, problem)
         found = find_local(request_id)
         if found is not None:
             body = timeline(*found)
             body["request"] = await read_payload(body["partition"], body["offset"])
             return self.json(body)
         if request.query.get("local") != "1":
-            from_peer = await ask_peers(request_id)
+            from_peer = await ask_peers(request_id, request)
             if from_peer is not None:
                 return self.json(from_peer)
         return self.json(

@@ -51,12 +51,33 @@ ERROR = {
     "properties": {"error": {"type": "string"}, "field": {"type": "string"}},
 }
 SECURED: list[dict[str, list[str]]] = [{"adminToken": []}]
+#: The read token, or the admin token, or none at all when the worker sets no read token.
+READ_SECURED: list[dict[str, list[str]]] = [{"readToken": []}, {"adminToken": []}, {}]
 AUTH_ERRORS = {"401": _error("no bearer token"), "403": _error("wrong token, or none configured")}
+READ_AUTH_ERRORS = {
+    "401": _error("a read token is configured and no bearer token was sent"),
+    "403": _error("neither the read token nor the admin token"),
+}
+TOO_LARGE = {"413": _error("the body is over RENDEZVOUS_MAX_BODY_BYTES")}
+#: Bounds the views enforce and the document states: the latest epoch ms ``since``/``until``
+#: of ``/v1/stats`` accept (the year 2286), and the most changes the history shows at once.
+MAX_EPOCH_MS = 10**13
+HISTORY_LIMIT = 1000
+DESCRIPTION = (
+    'Every error is JSON: {"error": "..."}, with "field" when one part of the request '
+    "is wrong; also 404 for an unknown path, 405 (with Allow) for a method a path does not "
+    "serve, 413 for a body over the limit, 500 for a fault of the worker."
+)
 
 
-def _query(name: str, description: str) -> dict[str, Any]:
-    """An integer query parameter."""
-    return {"name": name, "in": "query", "description": description, "schema": {"type": "integer"}}
+def _query(name: str, description: str, *, minimum: int, maximum: int) -> dict[str, Any]:
+    """An integer query parameter: ASCII digits within bounds, else 422 naming it."""
+    return {
+        "name": name,
+        "in": "query",
+        "description": description,
+        "schema": {"type": "integer", "minimum": minimum, "maximum": maximum},
+    }
 
 
 def _answer_schema() -> dict[str, Any]:
@@ -74,16 +95,24 @@ def openapi_document(*, title: str = "rendezvous worker", version: str = "1") ->
     """The whole document (OpenAPI 3.1)."""
     models_put = {
         **AUTH_ERRORS,
+        **TOO_LARGE,
         "400": _error("body is not JSON"),
         "404": _error("unknown model"),
-        "422": _error("a field is wrong"),
+        "422": _error("a field is wrong, or a change the registry refuses (the canary set live)"),
         "504": _error("sent but not applied in time"),
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": {"title": title, "version": version, "description": DESCRIPTION},
         "components": {
-            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "adminToken": {"type": "http", "scheme": "bearer"},
+                "readToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "RENDEZVOUS_READ_TOKEN; needed only when the worker sets one",
+                },
+            },
             "schemas": {
                 **_schemas(ModelUpdate, PolicyUpdate),
                 "Answer": _answer_schema(),
@@ -108,7 +137,11 @@ def openapi_document(*, title: str = "rendezvous worker", version: str = "1") ->
                     "responses": {
                         "200": {"description": "ok or no_result", "content": _json("Answer")},
                         "400": _error("body is not JSON"),
+                        "409": _error("the request id is in use with another payload"),
+                        **TOO_LARGE,
+                        "415": _error("the body is not sent as application/json"),
                         "422": _error("invalid or rejected request"),
+                        "503": _error("not ready yet, or too far behind for the deadline"),
                         "504": _error("no answer in time"),
                     },
                 }
@@ -149,8 +182,10 @@ def openapi_document(*, title: str = "rendezvous worker", version: str = "1") ->
                     "responses": {
                         "200": {"description": "applied"},
                         **AUTH_ERRORS,
+                        **TOO_LARGE,
                         "400": _error("body is not JSON"),
                         "422": _error("a field is wrong"),
+                        "504": _error("sent but not applied in time"),
                     },
                 },
             },
@@ -158,18 +193,18 @@ def openapi_document(*, title: str = "rendezvous worker", version: str = "1") ->
                 "get": {
                     "summary": "applied changes, newest first",
                     "parameters": [
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-                        }
+                        _query("limit", "how many (default 100)", minimum=1, maximum=HISTORY_LIMIT)
                     ],
-                    "responses": {"200": {"description": "changes"}, "422": _error("bad limit")},
+                    "responses": {
+                        "200": {"description": "changes"},
+                        "422": _error("limit is not an integer within its bounds"),
+                    },
                 }
             },
             "/v1/requests/{request_id}": {
                 "get": {
                     "summary": "a request's mailbox timeline (any worker answers)",
+                    "security": READ_SECURED,
                     "parameters": [
                         {
                             "name": "request_id",
@@ -180,6 +215,7 @@ def openapi_document(*, title: str = "rendezvous worker", version: str = "1") ->
                     ],
                     "responses": {
                         "200": {"description": "timeline"},
+                        **READ_AUTH_ERRORS,
                         "404": _error("unknown or expired"),
                     },
                 }
@@ -188,8 +224,18 @@ def openapi_document(*, title: str = "rendezvous worker", version: str = "1") ->
                 "get": {
                     "summary": "per-model latency, win rates and agreement over a window",
                     "parameters": [
-                        _query("since", "start of the window, epoch ms (default: an hour ago)"),
-                        _query("until", "end of the window, epoch ms (default: now)"),
+                        _query(
+                            "since",
+                            "start of the window, epoch ms (default: an hour before until)",
+                            minimum=0,
+                            maximum=MAX_EPOCH_MS,
+                        ),
+                        _query(
+                            "until",
+                            "end of the window, epoch ms (default: now)",
+                            minimum=0,
+                            maximum=MAX_EPOCH_MS,
+                        ),
                         {
                             "name": "model",
                             "in": "query",
@@ -205,7 +251,10 @@ def openapi_document(*, title: str = "rendezvous worker", version: str = "1") ->
                     ],
                     "responses": {
                         "200": {"description": "the statistics report"},
-                        "422": _error("a query parameter is wrong"),
+                        "422": _error(
+                            "since or until is not an integer within bounds, or "
+                            "since is after until"
+                        ),
                     },
                 }
             },

@@ -15,13 +15,14 @@ from faust.web import Request, Response, View
 
 from streamapp.app import app, control_history, settings
 from streamapp.core.codec import encode
-from streamapp.core.control import ModelUpdate, PolicyUpdate
+from streamapp.core.control import ControlError, ModelUpdate, PolicyUpdate, apply_command
 from streamapp.core.records import Control, RegistryDoc
-from streamapp.web.openapi import openapi_document
+from streamapp.web.openapi import HISTORY_LIMIT, openapi_document
 from streamapp.web.problems import (
     HTTPProblem,
     json_body,
     problem_response,
+    query_int,
     require_admin,
     validated,
 )
@@ -89,6 +90,17 @@ async def send_and_wait(command: Control) -> RegistryDoc:
     )
 
 
+def refuse_if_not_applicable(doc: RegistryDoc, command: Control) -> None:
+    """A 422 at once for a change the control agent would refuse (the canary set live):
+    the same pure fold, tried on this worker's registry before anything is sent."""
+    try:
+        apply_command(doc, command, now=time.time())
+    except ControlError as error:
+        changes = command.value if isinstance(command.value, dict) else {}
+        field = next((f for f in ("state", "labels") if f in changes), "body")
+        raise HTTPProblem(422, str(error), field=field) from None
+
+
 def _in_recent_history(command_id: str, depth: int = 64) -> bool:
     keys = sorted(control_history.keys())[-depth:]
     return any(control_history[k].command_id == command_id for k in keys)
@@ -126,11 +138,12 @@ class ModelDetail(View):
                     "nothing to change: give state, priority, backstop, weight or labels",
                     field="body",
                 )
-            if registry_cache.current_doc().model(name) is None:
+            current = registry_cache.current_doc()
+            if current.model(name) is None:
                 raise HTTPProblem(404, f"unknown model {name!r}")
-            doc = await send_and_wait(
-                Control(command="set_model", model=name, value=changes, actor=actor)
-            )
+            command = Control(command="set_model", model=name, value=changes, actor=actor)
+            refuse_if_not_applicable(current, command)
+            doc = await send_and_wait(command)
         except HTTPProblem as problem:
             return problem_response(self, problem)
         entry = doc.model(name)
@@ -167,12 +180,11 @@ class ControlHistory(View):
 
     async def get(self, request: Request) -> Response:
         """Who changed what, when, from which value to which."""
-        raw_limit = request.query.get("limit", "100")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-            return self.json(
-                {"error": "limit must be an integer from 1 to 1000", "field": "limit"}, status=422
-            )
-        keys = sorted(control_history.keys(), reverse=True)[: int(raw_limit)]
+        try:
+            limit = query_int(request, "limit", default=100, minimum=1, maximum=HISTORY_LIMIT)
+        except HTTPProblem as problem:
+            return problem_response(self, problem)
+        keys = sorted(control_history.keys(), reverse=True)[:limit]
         changes = [control_history[k].asdict() for k in keys]
         return self.json({"version": registry_cache.current_doc().version, "changes": changes})
 

@@ -22,7 +22,12 @@ from streamapp.core.records import Answer
 from streamapp.core.records import Request as RequestRecord
 from streamapp.core.rendezvous import is_in_use
 from streamapp.kafka_admin import TopicSpec, ensure_topics
-from streamapp.web.problems import HTTPProblem, json_body, problem_response
+from streamapp.web.problems import (
+    HTTPProblem,
+    json_body,
+    problem_response,
+    require_json_content,
+)
 from streamapp.worker import engine, state
 from streamapp.worker.clock import now_ms
 
@@ -114,6 +119,7 @@ class ScoreProxy(View):
     async def post(self, request: Request) -> Response:
         """200 with the Answer (ok or no_result), 422 rejected/invalid, 504 on timeout."""
         try:
+            require_json_content(request)
             stream_request = request_from_body(await json_body(request))
             if stream_request.request_id in _waiting:
                 raise HTTPProblem(409, f"request {stream_request.request_id!r} is in flight")

@@ -14,27 +14,20 @@ from streamapp.app import app, stats_table
 from streamapp.stats.buckets import QUANTILES, bucket_of
 from streamapp.stats.folding import unwritten_buckets
 from streamapp.stats.report import report
-from streamapp.web.peers import ask_all_peers
-from streamapp.web.problems import HTTPProblem, problem_response
+from streamapp.web.openapi import MAX_EPOCH_MS
+from streamapp.web.peers import ask_all_peers, forwarded_headers
+from streamapp.web.problems import HTTPProblem, problem_response, query_int
 from streamapp.worker import registry_cache, state
 from streamapp.worker.clock import now_ms
 
 DEFAULT_WINDOW_MS = 60 * 60_000
 
 
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.lstrip("-").isdigit():
-        raise HTTPProblem(422, f"{name} must be epoch milliseconds (an integer)", field=name)
-    return int(raw)
-
-
 def window(request: Request, now: int) -> tuple[int, int]:
-    """``since``/``until`` from the query (default: the last hour), checked."""
-    until = _int_param(request, "until", now)
-    since = _int_param(request, "since", until - DEFAULT_WINDOW_MS)
+    """``since``/``until`` from the query (epoch ms; default: the last hour), checked."""
+    until = query_int(request, "until", default=now, minimum=0, maximum=MAX_EPOCH_MS)
+    default_since = max(0, until - DEFAULT_WINDOW_MS)
+    since = query_int(request, "since", default=default_since, minimum=0, maximum=MAX_EPOCH_MS)
     if since > until:
         raise HTTPProblem(422, "since must not be after until", field="since")
     return since, until
@@ -71,7 +64,8 @@ class Stats(View):
         buckets = local_buckets(since, until)
         if request.query.get("local") == "1":  # a peer asks: this worker's buckets only
             return self.json({"raw_buckets": buckets})
-        for reply in await ask_all_peers(f"/v1/stats?since={since}&until={until}&local=1"):
+        path = f"/v1/stats?since={since}&until={until}&local=1"
+        for reply in await ask_all_peers(path, headers=forwarded_headers(request)):
             buckets.extend(reply.get("raw_buckets", []))
         wanted = request.query.get("model")
         body = report(
