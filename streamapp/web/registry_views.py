@@ -27,6 +27,7 @@ from streamapp.web.problems import (
     validated,
 )
 from streamapp.worker import engine, registry_cache, state
+from streamapp.worker.clock import now_ms
 
 
 @app.page("/health")
@@ -45,6 +46,7 @@ class Health(View):
             "policy_version": registry_cache.current_doc().version,
             "pending_mailboxes": state.rendezvous.pending(),
             "pending_wakeups": len(engine.clock),
+            "lag": state.consumer_lag(now_ms()),
         }
         return self.json(body, status=200 if ready else 503)
 

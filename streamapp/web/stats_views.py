@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import orjson
@@ -10,7 +13,7 @@ from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 
-from streamapp.app import app, stats_table
+from streamapp.app import app, settings, stats_table
 from streamapp.stats.buckets import QUANTILES, bucket_of
 from streamapp.stats.folding import unwritten_buckets
 from streamapp.stats.report import report
@@ -50,6 +53,19 @@ def local_buckets(since: int, until: int) -> list[dict[str, Any]]:
     return list(found.values())
 
 
+#: One thread builds reports (its sketch cache is not shared between threads).
+_REPORTS = ThreadPoolExecutor(1, thread_name_prefix="stats-report")
+
+
+def worker_state(now: int) -> dict[str, Any]:
+    """This worker's live state for the report: open mailboxes and consumer lag."""
+    return {
+        "worker_id": settings.worker_id,
+        "pending_mailboxes": state.rendezvous.pending(),
+        "lag": state.consumer_lag(now),
+    }
+
+
 @app.page("/v1/stats")
 class Stats(View):
     """Per-model latency quantiles, win rates, agreement, Q-Q, and per-minute buckets."""
@@ -62,23 +78,32 @@ class Stats(View):
         except HTTPProblem as problem:
             return problem_response(self, problem)
         buckets = local_buckets(since, until)
-        if request.query.get("local") == "1":  # a peer asks: this worker's buckets only
-            return self.json({"raw_buckets": buckets})
+        here = worker_state(now)
+        if request.query.get("local") == "1":  # a peer asks: this worker's part only
+            return self.json({"raw_buckets": buckets, "worker": here})
+        workers = [here]
         path = f"/v1/stats?since={since}&until={until}&local=1"
         for reply in await ask_all_peers(path, headers=forwarded_headers(request)):
             buckets.extend(reply.get("raw_buckets", []))
+            workers.append(reply.get("worker", {}))
         wanted = request.query.get("model")
-        body = report(
-            buckets,
-            registry_cache.current_registry(),
-            now_ms=now,
-            since_ms=since,
-            until_ms=until,
-            pending=state.rendezvous.pending(),
-            canary=registry_cache.canary_name(),
-            models=[m for m in wanted.split(",") if m] if wanted else None,
-            with_buckets=request.query.get("buckets") in ("1", "true"),
+        # Decoding sketches is heavy: off the event loop, where the deadline clock runs.
+        body = await asyncio.get_running_loop().run_in_executor(
+            _REPORTS,
+            partial(
+                report,
+                buckets,
+                registry_cache.current_registry(),
+                now_ms=now,
+                since_ms=since,
+                until_ms=until,
+                pending=sum(int(w.get("pending_mailboxes", 0)) for w in workers),
+                canary=registry_cache.canary_name(),
+                models=[m for m in wanted.split(",") if m] if wanted else None,
+                with_buckets=request.query.get("buckets") in ("1", "true"),
+            ),
         )
+        body["workers"] = {str(w.get("worker_id")): w for w in workers}
         return self.json(body)
 
 

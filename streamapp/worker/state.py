@@ -47,3 +47,13 @@ rendezvous = Rendezvous(
     late_after_ms=settings.late_after_ms,
     catch_up_wait_ms=settings.catch_up_wait_ms,
 )
+
+
+def consumer_lag(now_ms: int) -> dict[str, object]:
+    """Messages not read yet per partition of the requests and scores topics, and how far
+    behind the newest request this worker is (for /health, /v1/stats and /metrics)."""
+    return {
+        "requests": request_positions.lags(),
+        "scores": positions.lags(),
+        "behind_ms": request_positions.behind_ms(now_ms),
+    }

@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -140,6 +141,16 @@ async def test_a_burst_far_above_capacity_is_answered_in_full_with_no_no_result(
     system.start_worker()
     system.start_model("scorecard")
     ids = [f"burst-{n:05d}" for n in range(3000)]
+    seen_lag: list[int] = []
+
+    async def watch_health() -> None:  # what an operator sees while the burst is worked off
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            while True:
+                lag = (await http.get(system.url("/health"))).json()["lag"]
+                seen_lag.append(sum(lag["requests"].values()))
+                await asyncio.sleep(0.2)  # a polling interval, not synchronisation
+
+    watching = asyncio.create_task(watch_health())
     async with Client(system.bootstrap) as client:
         for request_id in ids:  # as fast as one producer can: far above what two cores answer
             body = request_body(request_id, return_topic=system.topic("answers"), deadline_ms=200)
@@ -148,9 +159,11 @@ async def test_a_burst_far_above_capacity_is_answered_in_full_with_no_no_result(
         records = await client.read(
             [system.topic("answers")], until=answered(set(ids)), timeout_s=180
         )
+    watching.cancel()
     kept = first_answers(records)
     assert set(kept) == set(ids), f"missing {len(set(ids) - set(kept))}"
     statuses = {answer["status"] for answer in kept.values()}
     assert statuses == {"ok"}, "the in-process backstop at least, never no_result"
     late = sum(1 for answer in kept.values() if answer["late"])
-    print(f"\nburst of {len(ids)}: {late} answered late")
+    print(f"\nburst of {len(ids)}: {late} answered late; request lag seen up to {max(seen_lag)}")
+    assert max(seen_lag) > 0, "the worker's lag is reported while it works a backlog off"
