@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> RendezvousApp:
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_rebalance_timeout=max(10.0, settings.session_timeout_s * 2),
         producer_linger=settings.producer_linger_ms / 1000,
+        producer_request_timeout=settings.producer_request_timeout_s,
         broker_commit_interval=settings.commit_interval_s,
         stream_wait_empty=False,
         consumer_auto_offset_reset="earliest",

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     fetch_max_wait_ms: int = Field(default=10, ge=0, le=10_000)
     fetch_min_bytes: int = Field(default=1, ge=1)
     producer_linger_ms: float = Field(default=0.0, ge=0, le=1000)
+    #: How long the worker's producer keeps trying a send (Faust's default is 20 minutes): an
+    #: answer to a topic deleted meanwhile must not hold up offset commits and shutdown for long.
+    producer_request_timeout_s: float = Field(default=30.0, gt=0, le=1200)
     model_fetch_max_wait_ms: int = Field(default=100, ge=0, le=10_000)
     model_fetch_min_bytes: int = Field(default=1, ge=1)
     model_linger_ms: float = Field(default=0.0, ge=0, le=1000)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
+
+import orjson
 
 from streamapp.core.records import Request
 
@@ -82,8 +83,8 @@ def deadline_at(request: Request, *, sent_ms: int, now_ms: int, limits: Limits) 
 def return_address(raw: bytes | None, default_topic: str) -> tuple[str, str] | None:
     """Best effort (request id, return topic) from an undecodable request, to reject it."""
     try:
-        data = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError):
+        data = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:  # also what is nested too deep: no address to answer at
         return None
     if not isinstance(data, dict):
         return None

@@ -14,6 +14,7 @@ import orjson
 
 from streamapp.app import app, settings, stats_table
 from streamapp.core.mailbox import Mailbox
+from streamapp.stats import metrics
 from streamapp.stats.buckets import BUCKET_MS, Accumulator, bucket_of
 from streamapp.stats.observations import decision, late_score
 from streamapp.worker import bulk, engine
@@ -127,3 +128,5 @@ def forget_partitions(partitions: set[int]) -> None:
 
 engine.outbox.answered.append(answered)
 engine.late_listeners.append(late)
+engine.outbox.answered.append(metrics.answered)
+engine.late_listeners.append(metrics.late)

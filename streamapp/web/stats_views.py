@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 import orjson
 from faust.web import Request, Response, View
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client import generate_latest
 
 from streamapp.app import app, settings, stats_table
-from streamapp.stats.buckets import QUANTILES, bucket_of
+from streamapp.stats import metrics
+from streamapp.stats.buckets import bucket_of
 from streamapp.stats.folding import unwritten_buckets
 from streamapp.stats.report import report
 from streamapp.web.openapi import MAX_EPOCH_MS
@@ -107,84 +106,20 @@ class Stats(View):
         return self.json(body)
 
 
-class _Collector:
-    """Prometheus view of the last hour (counters) and this worker's live state (gauges)."""
-
-    def collect(self) -> Iterator[Any]:
-        now = now_ms()
-        body = report(
-            local_buckets(now - DEFAULT_WINDOW_MS, now),
-            registry_cache.current_registry(),
-            now_ms=now,
-            since_ms=now - DEFAULT_WINDOW_MS,
-            until_ms=now,
-            pending=state.rendezvous.pending(),
-            canary=registry_cache.canary_name(),
-        )
-        totals = body["totals"]
-        answers = GaugeMetricFamily(
-            "rendezvous_answers_last_hour", "Answers in the last hour", labels=["status", "rule"]
-        )
-        for rule, count in totals["by_rule"].items():
-            status = "ok" if rule not in ("no_result", "rejected") else rule
-            answers.add_metric([status, rule], count)
-        yield answers
-        yield GaugeMetricFamily(
-            "rendezvous_pending_mailboxes",
-            "Open mailboxes on this worker",
-            value=totals["pending_mailboxes"],
-        )
-        yield GaugeMetricFamily(
-            "rendezvous_deadline_misses_last_hour",
-            "Answers later than the deadline plus 50 ms",
-            value=totals["deadline_misses"],
-        )
-        yield GaugeMetricFamily(
-            "rendezvous_policy_version",
-            "Registry version",
-            value=registry_cache.current_doc().version,
-        )
-        yield GaugeMetricFamily(
-            "rendezvous_throughput_per_second",
-            "Requests per second over the last full minute",
-            value=totals["throughput_per_s"],
-        )
-        per_model = {
-            key: GaugeMetricFamily(f"rendezvous_model_{key}_last_hour", help_text, labels=["model"])
-            for key, help_text in [
-                ("scores", "Scores received"),
-                ("errors", "Error scores"),
-                ("late", "Scores after the answer"),
-                ("wins", "Answers won"),
-                ("would_have_won", "Wins had the model been live"),
-            ]
-        }
-        evaluation = SummaryMetricFamily(
-            "rendezvous_model_eval_ms", "Model evaluation time (ms), last hour", labels=["model"]
-        )
-        for name, figures in body["models"].items():
-            for key, family in per_model.items():
-                family.add_metric([name], figures[key])
-        yield from per_model.values()
-        for name, figures in body["models"].items():
-            for key, q in QUANTILES.items():
-                value = figures["eval_ms"][key]
-                if value is not None:
-                    evaluation.add_sample(
-                        "rendezvous_model_eval_ms", {"model": name, "quantile": str(q)}, value
-                    )
-        yield evaluation
-
-
-_registry = CollectorRegistry()
-_registry.register(_Collector())
+metrics.registry.register(
+    metrics.LiveState(
+        pending=state.rendezvous.pending,
+        lag=lambda: state.consumer_lag(now_ms()),
+        policy_version=lambda: registry_cache.current_doc().version,
+    )
+)
 
 
 @app.page("/metrics")
 class Metrics(View):
-    """Prometheus text exposition of the statistics."""
+    """Prometheus text exposition of this worker's counters, histograms and gauges."""
 
     async def get(self, request: Request) -> Response:
-        """The metrics (this worker's statistics partition and state)."""
-        text = generate_latest(_registry).decode()
+        """The metrics: cheap to read (counted as mailboxes close, not computed here)."""
+        text = generate_latest(metrics.registry).decode()
         return self.text(text, content_type="text/plain; version=0.0.4")

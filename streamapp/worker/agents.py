@@ -28,6 +28,7 @@ from streamapp.core.records import Request
 from streamapp.core.rendezvous import Opening, is_in_use
 from streamapp.core.scores import decode_scores
 from streamapp.kafka_admin import TopicLookupError
+from streamapp.stats import metrics
 from streamapp.worker import engine
 from streamapp.worker.clock import now_ms
 from streamapp.worker.in_process import run_all
@@ -110,6 +111,7 @@ async def handle_request(event: EventT[bytes]) -> None:
         request = parse(Request, message.value)
         digest = payload_digest(request.payload)
     except (DecodeError, TypeError) as error:
+        metrics.request_read("invalid")
         problem = str(error) if isinstance(error, DecodeError) else MAX_NESTING
         invalid = f"invalid request: {problem}"
         engine.release_alone(event)
@@ -121,6 +123,7 @@ async def handle_request(event: EventT[bytes]) -> None:
     if reason is None:
         reason = await return_topic_problem(topic)
     if reason is not None:
+        metrics.request_read("refused")
         engine.release_alone(event)
         await refuse(message, request.request_id, topic, reason)
         return
@@ -139,6 +142,7 @@ async def handle_request(event: EventT[bytes]) -> None:
     )
     in_process = run_all(in_process_models, request.payload, entered)
     refused = engine.open_mailbox(opening, event, in_process, now)
+    metrics.request_read("valid" if refused is None else "refused")
     if refused is not None:
         await refuse(message, request.request_id, topic, refused)
 

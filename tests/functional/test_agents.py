@@ -235,3 +235,13 @@ async def test_invalid_score_goes_to_dead_letter(worker: Sent) -> None:
         await scores.put(b'{"request_id": "r14", "model": 3}', key=b"r14")
     [letter] = letters(worker)
     assert letter.reason.startswith("invalid score") and "model" in letter.reason
+
+
+async def test_a_payload_nested_too_deep_is_rejected_by_name(worker: Sent) -> None:
+    deep = '{"request_id": "r15", "payload": {"x": ' + "[" * 300 + "]" * 300 + "}}"
+    async with agents.collect_requests.test_context() as requests:
+        await requests.put(deep.encode(), key=b"r15")
+        await requests.put(request("r16"), key=b"r16")
+    [answer] = answers(worker)
+    assert answer.status == "rejected" and "nested deeper than 254 levels" in answer.reason
+    assert any(state.rendezvous.mailbox((p, "r16")) for p in range(4)), "the next one opens"

@@ -7,6 +7,7 @@ import time
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import answered
 from tests.integration.harness import Client, System, request_body
@@ -46,4 +47,48 @@ async def test_stats_report_counts_answers_wins_and_latency_per_model(system: Sy
     assert bad.status_code == 422 and bad.json()["field"] == "since"
     metrics = httpx.get(system.url("/metrics"))
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
-    assert 'rendezvous_model_wins_last_hour{model="scorecard"} 40.0' in metrics.text
+
+
+def samples(system: System) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The worker's metrics, parsed by prometheus_client's own parser."""
+    text = httpx.get(system.url("/metrics")).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(found: dict, name: str, **labels: str) -> float:
+    return found.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_metrics_parse_as_prometheus_text_and_the_counters_rise_with_traffic(
+    system: System,
+) -> None:
+    system.start_worker()
+    system.start_model("scorecard")
+    answers_topic = system.topic("answers")
+    before = samples(system)
+    assert value(before, "rendezvous_policy_version") >= 1
+    ids = [f"metrics-{n}" for n in range(25)]
+    async with Client(system.bootstrap) as client:
+        for request_id in ids:
+            body = request_body(request_id, return_topic=answers_topic, deadline_ms=30_000)
+            await client.send(system.topic("requests"), body)
+        await client.read([answers_topic], until=answered(set(ids)))
+    after = samples(system)
+    won = (
+        "rendezvous_answers_total",
+        {"status": "ok", "rule": "top_priority", "model": "scorecard"},
+    )
+    assert value(after, won[0], **won[1]) - value(before, won[0], **won[1]) == len(ids)
+    grew = value(after, "rendezvous_requests_total", outcome="valid") - value(
+        before, "rendezvous_requests_total", outcome="valid"
+    )
+    assert grew == len(ids)
+    assert value(after, "rendezvous_scores_total", model="scorecard", outcome="ok") >= len(ids)
+    assert value(after, "rendezvous_answer_latency_seconds_count") >= len(ids)
+    assert value(after, "rendezvous_added_latency_seconds_count") >= len(ids)
+    assert value(after, "rendezvous_model_eval_seconds_count", model="scorecard") >= len(ids)
+    assert value(after, "rendezvous_pending_mailboxes") == 0

@@ -163,3 +163,8 @@ def test_an_operator_can_narrow_return_topics_with_a_regular_expression() -> Non
 def test_a_return_topic_rule_that_is_not_a_regular_expression_is_refused_at_start() -> None:
     with pytest.raises(ValueError, match="not a regular expression"):
         Settings(return_topics="team-(a")
+
+
+def test_a_request_nested_too_deep_has_no_readable_address_and_does_not_crash() -> None:
+    raw = b'{"request_id": "deep", "payload": ' + b"[" * 3000 + b"]" * 3000 + b"}"
+    assert return_address(raw, "shop-answers") is None
