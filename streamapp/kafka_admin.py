@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
@@ -121,14 +122,20 @@ class TopicDirectory:
         settings: Settings,
         *,
         recheck_after_s: float = 2.0,
+        min_spacing_s: float = 0.02,
         attempts: int = 3,
         retry_delay_s: float = 0.2,
+        remembered_missing: int = 10_000,
     ) -> None:
         self._settings = settings
         self._own = {spec.name for spec in topic_specs(settings)}
         self._known: set[str] = set(self._own)
         self._checked_at = -recheck_after_s
         self._recheck_after_s = recheck_after_s
+        self._min_spacing_s = min_spacing_s
+        #: Names a lookup found missing, and when: refused again without a lookup for a while.
+        self._missing: OrderedDict[str, float] = OrderedDict()
+        self._remembered_missing = remembered_missing
         self._attempts = attempts
         self._retry_delay_s = retry_delay_s
         self._admin: AIOKafkaAdminClient | None = None
@@ -139,16 +146,39 @@ class TopicDirectory:
         return name in self._known
 
     async def exists(self, name: str) -> bool:
-        """True if the topic exists; unknown names trigger at most one refresh per interval."""
+        """True if the topic exists.
+
+        A name not seen before is looked up at once (a client that has just created its reply
+        topic is not refused for being newer than the last look); a name found missing is
+        refused without a lookup for ``recheck_after_s``. Lookups are at least
+        ``min_spacing_s`` apart, so a flood of made-up names costs the broker little.
+        """
         if name in self._known:
             return True
         async with self._lock:
-            if name not in self._known and self._due_for_refresh():
-                await self._refresh()
-        return name in self._known
+            if name in self._known:
+                return True
+            missing_since = self._missing.get(name)
+            if (
+                missing_since is not None
+                and time.monotonic() - missing_since < self._recheck_after_s
+            ):
+                return False
+            wait_s = self._min_spacing_s - (time.monotonic() - self._checked_at)
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            await self._refresh()
+            if name in self._known:
+                self._missing.pop(name, None)
+                return True
+            self._remember_missing(name)
+            return False
 
-    def _due_for_refresh(self) -> bool:
-        return time.monotonic() - self._checked_at >= self._recheck_after_s
+    def _remember_missing(self, name: str) -> None:
+        self._missing[name] = self._checked_at
+        self._missing.move_to_end(name)
+        while len(self._missing) > self._remembered_missing:
+            self._missing.popitem(last=False)
 
     async def _refresh(self) -> None:
         failure: BaseException | None = None

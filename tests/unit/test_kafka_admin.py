@@ -49,3 +49,19 @@ async def test_an_unknown_topic_is_missing_and_not_looked_up_again_at_once() -> 
     assert not await directory.exists("client-topic")
     assert not await directory.exists("client-topic")
     assert directory.calls == 1
+
+
+async def test_a_topic_created_after_another_name_was_looked_up_is_found_at_once() -> None:
+    """A client that creates its reply topic and sends at once is not refused because some
+    other name was looked up a moment before."""
+    directory = ScriptedDirectory([["other"], ["other", "new-reply"]], recheck_after_s=60.0)
+    assert not await directory.exists("made-up")
+    assert await directory.exists("new-reply")
+    assert directory.calls == 2
+
+
+async def test_a_name_found_missing_is_looked_up_again_after_the_recheck_interval() -> None:
+    directory = ScriptedDirectory([[], ["late"]], recheck_after_s=0.0, min_spacing_s=0.0)
+    assert not await directory.exists("late")
+    assert await directory.exists("late")
+    assert directory.calls == 2
