@@ -308,11 +308,19 @@ class _ReadyWhenAssigned(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._process.on_revoked(self._consumer, revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Fix each partition's position, then mark the process ready.
+        """Fix each partition's position and commit it where the group has no offset yet,
+        then mark the process ready.
 
         With no committed offset the position ("latest") is otherwise resolved at the first
-        fetch, and requests produced between "ready" and that fetch would be skipped.
+        fetch, and requests produced between "ready" and that fetch would be skipped; and a
+        process killed before its first commit would start again from "latest" and skip what
+        it had read and everything sent while it was down.
         """
+        fresh = {}
         for partition in assigned:
-            await self._consumer.position(partition)
+            position = await self._consumer.position(partition)
+            if await self._consumer.committed(partition) is None:
+                fresh[partition] = OffsetAndMetadata(position, "")
+        if fresh:
+            await self._consumer.commit(fresh)
         self._process.on_assigned(assigned)
