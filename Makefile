@@ -6,13 +6,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install jars browser demo test lint format unit functional integration browser-tests bench clean
+.PHONY: help install jars browser demo test lint format unit functional integration browser-tests bench faults clean
 
 help:
 	@echo "make demo    start Kafka, a worker, models and demo traffic (Ctrl-C stops all)"
 	@echo "make test    set up everything, then lint and run the whole test suite"
 	@echo "make lint    ruff (lint + format check) and mypy --strict on every package"
 	@echo "make bench   latency and deadline-precision benchmarks on a throwaway broker"
+	@echo "make faults  the full fault suite (crashes, outages, poison) and its table of results"
 	@echo "make clean   remove the virtual env, caches and local data"
 
 $(STAMP): pyproject.toml
@@ -63,6 +64,11 @@ bench: install jars
 	$(BIN)/python -m benchmarks.deadline
 	$(BIN)/python -m benchmarks.models
 	$(BIN)/python -m benchmarks.decoy
+
+# The fault suite at full scale (the default pytest run has a short version of each case);
+# it prints a table: requests sent / missing / conflicting / duplicates / late per case.
+faults: install jars
+	RENDEZVOUS_FAULTS_SCALE=full $(BIN)/pytest tests/faults -m faults
 
 clean:
 	rm -rf $(VENV) .cache .data .pytest_cache .mypy_cache .ruff_cache *.egg-info

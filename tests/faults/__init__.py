@@ -1,0 +1,1 @@
+"""Fault suite: real broker, real processes, steady open-loop load, every copy on the wire read."""
