@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import tempfile
 import time
@@ -21,17 +20,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streamapp.dev import kafka as devkafka
 from streamapp.dev.demo import Children, DemoTraffic, wait_for_model, wait_for_worker
+from streamapp.dev.ports import free_port
 from streamapp.kafka_admin import ensure_topics
 from streamapp.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def percentiles(samples: Sequence[float]) -> dict[str, float]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port
+from streamapp.dev.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 

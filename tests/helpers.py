@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -11,13 +10,6 @@ from typing import Any
 
 #: What ``Client.read`` returns: (topic, decoded value, receive time) per record.
 Records = list[tuple[str, dict[str, Any], float]]
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float, what: str) -> float:

@@ -21,8 +21,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streamapp.dev.demo import DemoTraffic
+from streamapp.dev.ports import free_port
 from tests.conftest import REPO
-from tests.helpers import free_port
 from tests.integration.harness import System, request_body
 
 CHROMIUM = "/usr/bin/chromium"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from streamapp.dev.ports import free_port
 from tests.faults.wire import COLUMNS, RESULTS, SCALE
-from tests.helpers import free_port
 from tests.integration.harness import System
 
 

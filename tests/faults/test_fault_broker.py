@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from streamapp.dev import kafka as devkafka
+from streamapp.dev.ports import free_port
 from streamapp.settings import Settings
 from tests.faults.wire import (
     OpenLoop,
@@ -29,7 +30,6 @@ from tests.faults.wire import (
     scaled,
     tally,
 )
-from tests.helpers import free_port
 from tests.integration.harness import System
 
 pytestmark = pytest.mark.faults

@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from streamapp.dev.ports import free_port
 from tests.faults.wire import (
     OpenLoop,
     alive,
@@ -22,7 +23,6 @@ from tests.faults.wire import (
     stop_process,
     tally,
 )
-from tests.helpers import free_port
 from tests.integration.harness import System
 
 pytestmark = pytest.mark.faults

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port
+from streamapp.dev.ports import free_port
 from tests.integration.harness import System
 
 

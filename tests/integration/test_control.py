@@ -11,7 +11,8 @@ import httpx
 import pytest
 from aiokafka.partitioner import murmur2
 
-from tests.helpers import answer_counts, answered, eventually, first_answers, free_port
+from streamapp.dev.ports import free_port
+from tests.helpers import answer_counts, answered, eventually, first_answers
 from tests.integration.harness import ADMIN_TOKEN, Client, System, request_body
 
 pytestmark = pytest.mark.integration

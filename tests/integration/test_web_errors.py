@@ -13,7 +13,8 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.helpers import answered, eventually, free_port
+from streamapp.dev.ports import free_port
+from tests.helpers import answered, eventually
 from tests.integration.harness import ADMIN_TOKEN, Client, System, request_body
 
 pytestmark = pytest.mark.integration
