@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install jars browser demo test lint format unit functional integration browser-tests bench faults clean
+.PHONY: help install jars browser mlserver demo test lint format unit functional integration browser-tests bench faults clean
 
 help:
 	@echo "make demo    start Kafka, a worker, models and demo traffic (Ctrl-C stops all)"
@@ -30,6 +30,10 @@ jars: $(STAMP)
 browser:
 	bash scripts/ensure-chromium.sh
 
+# A real MLServer in its own env (.cache/mlserver-venv) for the Open Inference Protocol tests.
+mlserver: install
+	bash scripts/ensure-mlserver.sh
+
 demo: install jars
 	$(BIN)/rendezvous demo
 
@@ -44,7 +48,7 @@ format: install
 
 # The integration tests start their own throwaway broker (tests/integration/conftest.py)
 # and stop it at the end; nothing is left running.
-test: install jars browser lint
+test: install jars browser mlserver lint
 	$(BIN)/pytest
 
 unit: install
@@ -53,7 +57,7 @@ unit: install
 functional: install
 	$(BIN)/pytest tests/functional
 
-integration: install jars
+integration: install jars mlserver
 	$(BIN)/pytest tests/integration
 
 browser-tests: install jars browser

@@ -24,6 +24,7 @@ WORKER_MODULES = [
     "streamapp.web.registry_views",
     "streamapp.web.inspector",
     "streamapp.web.score_proxy",
+    "streamapp.web.oip",
     "streamapp.stats.folding",
     "streamapp.web.stats_views",
 ]

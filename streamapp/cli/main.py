@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
+from typing import Any
 
 import click
 
+from models.base import Model
 from streamapp.processes.lifecycle import run_until_signalled
 from streamapp.settings import get_settings
 
@@ -157,6 +160,37 @@ def worker(web_port: int | None, loglevel: str) -> None:
     show_default=True,
     help="Batches of requests scored at once (each in a thread).",
 )
+@click.option(
+    "--oip",
+    "oip_url",
+    help="Score with an Open Inference Protocol server: http://host:port/v2/models/<model> "
+    "(MLServer, Triton, KServe); NAME is then the name its scores carry.",
+)
+@click.option(
+    "--oip-mapping",
+    help="Payload <-> tensor mapping for --oip: a JSON file, or inline JSON (see the README).",
+)
+@click.option(
+    "--oip-features",
+    help="For --oip: one FP64 tensor of payload.features in this comma-separated order.",
+)
+@click.option(
+    "--oip-max-batch", type=click.IntRange(1, 4096), help="Most requests in one OIP call."
+)
+@click.option(
+    "--oip-concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Most OIP calls in flight at once.",
+)
+@click.option(
+    "--oip-ready-timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the OIP model to be ready (GET .../ready) before giving up.",
+)
 def model(
     name: str | None,
     list_models: bool,
@@ -168,11 +202,18 @@ def model(
     crash_after: int | None,
     fault_seed: int | None,
     concurrency: int,
+    oip_url: str | None,
+    oip_mapping: str | None,
+    oip_features: str | None,
+    oip_max_batch: int | None,
+    oip_concurrency: int,
+    oip_ready_timeout: float,
 ) -> None:
     """Run model NAME (from the ``rendezvous.models`` entry points) against the requests topic.
 
-    Fault flags (or RENDEZVOUS_FAULT_* variables) make it slow, flaky, hang or crash, for
-    demos and tests.
+    With --oip, NAME is the name of a model served over the Open Inference Protocol. Fault
+    flags (or RENDEZVOUS_FAULT_* variables) make it slow, flaky, hang or crash, for demos and
+    tests.
     """
     from streamapp.processes.faults import FaultPlan, FaultyModel, Latency
     from streamapp.processes.model import (
@@ -202,7 +243,17 @@ def model(
             crash_after=plan.crash_after if crash_after is None else crash_after,
             seed=plan.seed if fault_seed is None else fault_seed,
         )
-        instance = load_model(name)
+        if oip_url:
+            instance = _oip_model(
+                oip_url,
+                oip_mapping,
+                oip_features,
+                max_batch=oip_max_batch,
+                concurrency=oip_concurrency,
+                ready_timeout_s=oip_ready_timeout,
+            )
+        else:
+            instance = load_model(name)
     except (UnknownModelError, TypeError, ValueError, FileNotFoundError) as error:
         _fail(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -222,6 +273,31 @@ def model(
         os._exit(0)  # a hung model thread cannot be joined; leave without waiting for it
 
 
+def _oip_model(
+    url: str,
+    mapping: str | None,
+    features: str | None,
+    *,
+    max_batch: int | None,
+    concurrency: int,
+    ready_timeout_s: float,
+) -> Model:
+    """An OIP model, once its server says it is ready (ValueError when it is not)."""
+    from streamapp.processes.oip import OipEndpoint, OipError, OipModel, mapping_from_options
+
+    oip = OipModel(
+        OipEndpoint.parse(url),
+        mapping_from_options(mapping, features, max_batch=max_batch),
+        concurrency=concurrency,
+    )
+    try:
+        oip.connect(ready_timeout_s=ready_timeout_s)
+    except OipError as error:
+        oip.close()
+        raise ValueError(str(error)) from None
+    return oip
+
+
 @main.command()
 @click.option("--seed", default=42, show_default=True, help="Seed of the split and the models.")
 @click.option(
@@ -232,7 +308,14 @@ def model(
     help="Train only these (repeatable; default all).",
 )
 @click.option("--retrain-canary", is_flag=True, help="Replace the frozen canary (rarely right).")
-def train(seed: int, names: tuple[str, ...], retrain_canary: bool) -> None:
+@click.option(
+    "--export-mlserver",
+    "export_dir",
+    type=click.Path(file_okay=False),
+    help="Also write the models as plain scikit-learn estimators in an MLServer model "
+    "repository here (with each one's `rendezvous model --oip` mapping).",
+)
+def train(seed: int, names: tuple[str, ...], retrain_canary: bool, export_dir: str | None) -> None:
     """Train the example models on scikit-learn's bundled breast-cancer data (no download)."""
     from models import artifacts
     from models.dataset import split
@@ -250,6 +333,110 @@ def train(seed: int, names: tuple[str, ...], retrain_canary: bool) -> None:
         result = train_model(name, seed, retrain_canary=retrain_canary)
         fit = "frozen" if result.frozen else f"{result.seconds:.2f}s"
         click.echo(f"{name:<8} {result.version:<22} {result.accuracy:>17.3f} {fit:>9}")
+    if export_dir:
+        from pathlib import Path
+
+        from models.export import export_mlserver
+
+        exported = export_mlserver(list(names or BUILDERS), Path(export_dir))
+        click.echo(
+            f"MLServer model repository in {export_dir}: {', '.join(exported)} "
+            f"(mlserver start {export_dir}; mappings in <model>/rendezvous-oip.json)"
+        )
+
+
+#: Exit codes of ``rendezvous score`` besides 0 (an ok or no_result answer).
+SCORE_REJECTED, SCORE_TIMEOUT = 3, 4
+
+
+def _score_input(raw: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(payload, request fields) from a payload object or a whole request with ``payload``."""
+    try:
+        data = json.loads(raw)
+    except ValueError as error:
+        raise click.BadParameter(f"not JSON: {error}", param_hint="--payload") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter("must hold a JSON object", param_hint="--payload")
+    if isinstance(data.get("payload"), dict):
+        fields = {k: data[k] for k in ("request_id", "deadline_ms") if k in data}
+        return data["payload"], fields
+    return data, {}
+
+
+@main.command()
+@click.option(
+    "--payload",
+    "payload_file",
+    required=True,
+    type=click.File("rb"),
+    help="JSON file ('-': stdin) with the payload object, or a whole request with 'payload'.",
+)
+@click.option("--deadline-ms", type=click.IntRange(min=1), help="The request's deadline.")
+@click.option("--request-id", help="The request id (default: the file's, else a new one).")
+@click.option("--rest", "rest_url", help="Score over REST at this worker (http://host:port).")
+@click.option("--bootstrap", help="Kafka bootstrap servers (default RENDEZVOUS_BOOTSTRAP_SERVERS).")
+@click.option("--reply-topic", help="Read the answer here (default: a client-replies-* topic).")
+@click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True)
+def score(
+    payload_file: Any,
+    deadline_ms: int | None,
+    request_id: str | None,
+    rest_url: str | None,
+    bootstrap: str | None,
+    reply_topic: str | None,
+    retries: int,
+) -> None:
+    """Send one request with the client library and print its answer as JSON.
+
+    Exit 0 for an answer (ok or no_result), 3 when rejected, 4 on a time-out, 1 when the
+    REST API refuses the request.
+    """
+    from streamapp.client import (
+        ClientError,
+        KafkaClient,
+        RequestRejected,
+        RestClient,
+        ScoreTimeout,
+    )
+
+    payload, fields = _score_input(payload_file.read())
+    deadline_ms = deadline_ms or fields.get("deadline_ms")
+    request_id = request_id or fields.get("request_id")
+    settings = get_settings()
+    client: KafkaClient | RestClient
+    if rest_url:
+        client = RestClient(rest_url, retries=retries)
+    else:
+        client = KafkaClient(
+            bootstrap or settings.bootstrap_servers,
+            requests_topic=settings.topic("requests"),
+            reply_topic=reply_topic,
+            retries=retries,
+        )
+    try:
+        answer = client.score(payload, deadline_ms=deadline_ms, request_id=request_id)
+    except RequestRejected as rejected:
+        if rejected.answer is not None:
+            click.echo(json.dumps(_answer_json(rejected.answer)))
+        click.echo(f"rejected: {rejected.reason}", err=True)
+        sys.exit(SCORE_REJECTED)
+    except ScoreTimeout as timeout:
+        click.echo(f"time-out: {timeout}", err=True)
+        sys.exit(SCORE_TIMEOUT)
+    except ClientError as error:
+        _fail(str(error))
+    finally:
+        client.close()
+    click.echo(json.dumps(_answer_json(answer)))
+
+
+def _answer_json(answer: Any) -> dict[str, Any]:
+    """An Answer as the JSON object it came as."""
+    import dataclasses
+
+    body = dataclasses.asdict(answer)
+    body.update(body.pop("extra"))
+    return dict(body)
 
 
 @main.command()

@@ -13,13 +13,11 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streamapp.dev import kafka as devkafka
 from streamapp.kafka_admin import ensure_topics
@@ -154,53 +152,36 @@ def wait_for_model(log: Path, name: str, timeout_s: float = 60) -> None:
 async def traffic(
     settings: Settings, rate: float, duration_s: float | None, stop: asyncio.Event
 ) -> None:
-    """Send requests at ``rate``/s, read the answers, print a summary every 5 seconds."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
-    consumer = AIOKafkaConsumer(
-        settings.topic("answers"),
-        bootstrap_servers=settings.bootstrap_servers,
-        auto_offset_reset="latest",
-    )
-    await producer.start()
-    await consumer.start()
-    sent: dict[str, float] = {}
+    """Send requests at ``rate``/s with the client library, print a summary every 5 seconds."""
+    from streamapp.client import AsyncKafkaClient, ClientError
+
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
+    in_flight: set[asyncio.Task[None]] = set()
     demo_traffic = DemoTraffic()
 
-    async def send_loop() -> None:
+    async def one(client: AsyncKafkaClient) -> None:
+        began = time.monotonic()
+        try:
+            answer = await client.score(demo_traffic.payload())
+        except ClientError as error:
+            outcomes[type(error).__name__] += 1
+            return
+        latencies.append((time.monotonic() - began) * 1000)
+        outcomes[f"{answer.status}:{answer.model or '-'}:{answer.rule}"] += 1
+
+    async def send_loop(client: AsyncKafkaClient) -> None:
         started = time.monotonic()
         n = 0
         while not stop.is_set():
             if duration_s is not None and time.monotonic() - started >= duration_s:
                 stop.set()
                 break
-            request_id = f"demo-{uuid.uuid4().hex[:12]}"
-            body = {
-                "request_id": request_id,
-                "payload": demo_traffic.payload(),
-                "sent_at": time.time(),
-            }
-            sent[request_id] = time.monotonic()
-            await producer.send(
-                settings.topic("requests"), json.dumps(body).encode(), key=request_id.encode()
-            )
+            task = asyncio.create_task(one(client))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
             n += 1
             await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
-
-    async def read_loop() -> None:
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=200)
-            for messages in batch.values():
-                for message in messages:
-                    answer = json.loads(message.value)
-                    began = sent.pop(answer["request_id"], None)
-                    if began is None:
-                        continue  # not one of ours (e.g. recovered from an earlier run)
-                    latencies.append((time.monotonic() - began) * 1000)
-                    outcomes[
-                        f"{answer['status']}:{answer.get('model') or '-'}:{answer['rule']}"
-                    ] += 1
 
     async def report_loop() -> None:
         while not stop.is_set():
@@ -214,15 +195,16 @@ async def traffic(
                 line = "no answers yet"
             top = ", ".join(f"{k} {v}" for k, v in outcomes.most_common(4))
             print(
-                f"[demo] {len(window)} answers in 5s ({line}); pending {len(sent)}; {top}",
+                f"[demo] {len(window)} answers in 5s ({line}); pending {len(in_flight)}; {top}",
                 flush=True,
             )
 
-    try:
-        await asyncio.gather(send_loop(), read_loop(), report_loop())
-    finally:
-        await producer.stop()
-        await consumer.stop()
+    async with AsyncKafkaClient(
+        settings.bootstrap_servers, requests_topic=settings.topic("requests")
+    ) as client:
+        await asyncio.gather(send_loop(client), report_loop())
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=5)
 
 
 def start_console(children: Children, worker_url: str, timeout_s: float = 60) -> str:

@@ -65,6 +65,14 @@ def load_model(name: str) -> Model:
 def readable_request(raw: bytes | None) -> tuple[str, Mapping[str, Any]] | None:
     """(request id, payload) of a request a model can score, or None (the rendezvous
     dead-letters what is malformed; a model has nothing to say about it)."""
+    found = readable_request_and_deadline(raw)
+    return None if found is None else (found[0], found[1])
+
+
+def readable_request_and_deadline(
+    raw: bytes | None,
+) -> tuple[str, Mapping[str, Any], int | None] | None:
+    """(request id, payload, its ``deadline_ms`` if it is a positive integer) or None."""
     try:
         data = orjson.loads(raw or b"")
     except orjson.JSONDecodeError:
@@ -74,15 +82,26 @@ def readable_request(raw: bytes | None) -> tuple[str, Mapping[str, Any]] | None:
     request_id, payload = data.get("request_id"), data.get("payload")
     if not isinstance(request_id, str) or not request_id or not isinstance(payload, dict):
         return None
-    return request_id, payload
+    deadline_ms = data.get("deadline_ms")
+    if isinstance(deadline_ms, bool) or not isinstance(deadline_ms, int) or deadline_ms < 1:
+        deadline_ms = None
+    return request_id, payload, deadline_ms
+
+
+def deadline_of(record_timestamp_ms: int | None, deadline_ms: int | None, default_ms: int) -> float:
+    """A request's deadline in epoch seconds: its budget from when it entered Kafka (the
+    broker's stamp on the requests topic), as the rendezvous counts it."""
+    entered_ms = record_timestamp_ms if record_timestamp_ms and record_timestamp_ms > 0 else None
+    start = entered_ms / 1000 if entered_ms is not None else time.time()
+    return start + (deadline_ms if deadline_ms is not None else default_ms) / 1000
 
 
 def timed_predict_many(
-    model: Model, payloads: list[Mapping[str, Any]]
+    model: Model, payloads: list[Mapping[str, Any]], deadlines: list[float] | None = None
 ) -> tuple[float, list[Outcome]]:
     """When the model call started (the Score's ``read_at``: a request waiting for a free
     thread is not yet being read), and the outcomes."""
-    return time.time(), predict_many(model, payloads)
+    return time.time(), predict_many(model, payloads, deadlines)
 
 
 def score_batch_value(
@@ -205,17 +224,27 @@ class ModelProcess:
         records: list[ConsumerRecord[bytes, bytes]],
         batch: Batch,
     ) -> None:
-        readable = [found for r in records if (found := readable_request(r.value)) is not None]
+        readable: list[tuple[str, Mapping[str, Any]]] = []
+        deadlines: list[float] = []
+        for record in records:
+            found = readable_request_and_deadline(record.value)
+            if found is not None:
+                readable.append((found[0], found[1]))
+                deadlines.append(
+                    deadline_of(record.timestamp, found[2], self.settings.default_deadline_ms)
+                )
         self.unreadable += len(records) - len(readable)
         try:
             if not readable:
                 pass
             elif isinstance(self.model, BatchModel):
-                await self._score_together(producer, tp.partition, readable)
+                await self._score_together(producer, tp.partition, readable, deadlines)
             else:
-                alone = [[one] for one in readable]
                 await asyncio.gather(
-                    *(self._score_together(producer, tp.partition, a) for a in alone)
+                    *(
+                        self._score_together(producer, tp.partition, [one], [deadline])
+                        for one, deadline in zip(readable, deadlines, strict=True)
+                    )
                 )
         except Exception as error:  # not committed: re-read after the restart
             log.error("model %s could not write its scores: %r; stopping", self.name, error)
@@ -228,6 +257,7 @@ class ModelProcess:
         producer: AIOKafkaProducer,
         partition: int,
         readable: list[tuple[str, Mapping[str, Any]]],
+        deadlines: list[float],
     ) -> None:
         """Score requests in one model call (in a thread) and write their Scores as one
         message. A model without ``predict_batch`` gets one call per request, so its requests
@@ -235,7 +265,7 @@ class ModelProcess:
         payloads = [payload for _, payload in readable]
         loop = asyncio.get_running_loop()
         started_at, outcomes = await loop.run_in_executor(
-            self._executor, timed_predict_many, self.model, payloads
+            self._executor, timed_predict_many, self.model, payloads, deadlines
         )
         value = score_batch_value(
             self.name,

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from models.base import BatchModel, Model
 from streamapp.core.records import Request, Score
 
 #: (result, error) for one payload: exactly one of the two is set.
 Outcome = tuple[dict[str, Any] | None, str | None]
+
+
+@runtime_checkable
+class DeadlineModel(Protocol):
+    """A model that scores a batch itself, each request bounded by its deadline, and reports
+    each request's failure as data (e.g. a model server's status and body): the OIP adapter."""
+
+    version: str
+
+    def predict_outcomes(
+        self, payloads: Sequence[Mapping[str, Any]], deadlines: Sequence[float]
+    ) -> list[Outcome]:
+        """One (result, error) per payload, in order; ``deadlines`` are epoch seconds."""
+        ...
 
 
 def _failure(error: BaseException) -> str:
@@ -28,10 +42,30 @@ def predict_one(model: Model, payload: Mapping[str, Any]) -> Outcome:
     return result, None
 
 
-def predict_many(model: Model, payloads: Sequence[Mapping[str, Any]]) -> list[Outcome]:
+def _outcomes_within(
+    model: DeadlineModel, payloads: Sequence[Mapping[str, Any]], deadlines: Sequence[float]
+) -> list[Outcome]:
+    """``predict_outcomes``, with a raise or a malformed answer as every payload's error."""
+    try:
+        outcomes = model.predict_outcomes(payloads, deadlines)
+    except Exception as error:  # the model's failure is data, not a crash
+        return [(None, _failure(error))] * len(payloads)
+    if isinstance(outcomes, list) and len(outcomes) == len(payloads):
+        return outcomes
+    return [(None, "predict_outcomes returned a malformed answer")] * len(payloads)
+
+
+def predict_many(
+    model: Model,
+    payloads: Sequence[Mapping[str, Any]],
+    deadlines: Sequence[float] | None = None,
+) -> list[Outcome]:
     """Score several payloads: with ``predict_batch`` when the model has it (one vectorised
     call), else one by one. A failing or malformed batch is scored again one by one, so only
-    the payloads that fail get an error."""
+    the payloads that fail get an error. A model that takes deadlines (``DeadlineModel``) gets
+    each request's deadline (epoch seconds) when they are known."""
+    if deadlines is not None and isinstance(model, DeadlineModel):
+        return _outcomes_within(model, payloads, deadlines)
     if len(payloads) > 1 and isinstance(model, BatchModel):
         try:
             results = model.predict_batch(payloads)

@@ -70,6 +70,63 @@ DESCRIPTION = (
 )
 
 
+#: The Open Inference Protocol (KServe v2 REST) front: the rendezvous as one model.
+OIP_TENSORS = {
+    "type": "array",
+    "items": {"type": "object", "required": ["name", "shape", "datatype", "data"]},
+}
+OIP_INFER_BODY = {
+    "type": "object",
+    "required": ["inputs"],
+    "properties": {
+        "id": {"type": "string", "description": "the request id (one row), or its prefix"},
+        "parameters": {"type": "object", "description": "deadline_ms, sent_at"},
+        "inputs": OIP_TENSORS,
+        "outputs": {"type": "array"},
+    },
+}
+
+
+def _oip_paths() -> dict[str, Any]:
+    """``/v2/...``: infer, model metadata and readiness, server readiness and liveness."""
+    readiness = {"200": {"description": "ready"}, "503": {"description": "not ready"}}
+    return {
+        "/v2/models/rendezvous/infer": {
+            "post": {
+                "summary": "OIP inference: each row a request, the official answers as outputs "
+                "(status, model, model_version, rule, policy_version as parameters)",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": OIP_INFER_BODY}},
+                },
+                "responses": {
+                    "200": {"description": "outputs (none for a no_result row)"},
+                    "400": _error("not JSON, or tensors that do not fit"),
+                    "409": _error("a request id in use or in flight"),
+                    **TOO_LARGE,
+                    "415": _error("binary tensor data, or not JSON"),
+                    "422": _error("invalid or rejected request"),
+                    "503": _error("not ready yet, or too far behind for the deadline"),
+                    "504": _error("no answer in time"),
+                },
+            }
+        },
+        "/v2/models/rendezvous": {
+            "get": {
+                "summary": "OIP model metadata (versions: the policy version)",
+                "responses": {"200": {"description": "metadata"}},
+            }
+        },
+        "/v2/models/rendezvous/ready": {
+            "get": {"summary": "OIP model readiness", "responses": readiness}
+        },
+        "/v2/health/ready": {"get": {"summary": "OIP server readiness", "responses": readiness}},
+        "/v2/health/live": {
+            "get": {"summary": "OIP server liveness", "responses": {"200": {"description": "live"}}}
+        },
+    }
+
+
 def _query(name: str, description: str, *, minimum: int, maximum: int) -> dict[str, Any]:
     """An integer query parameter: ASCII digits within bounds, else 422 naming it."""
     return {
@@ -275,5 +332,6 @@ def openapi_document(*, title: str = "rendezvous worker", version: str = "1") ->
                     "responses": {"200": {"description": "OpenAPI 3.1"}},
                 }
             },
+            **_oip_paths(),
         },
     }

@@ -121,33 +121,48 @@ class ScoreProxy(View):
         try:
             require_json_content(request)
             stream_request = request_from_body(await json_body(request))
-            if stream_request.request_id in _waiting:
-                raise HTTPProblem(409, f"request {stream_request.request_id!r} is in flight")
-            if not _listening.is_set():
-                raise HTTPProblem(503, "the reply listener is not ready yet; retry shortly")
-            overloaded = too_far_behind(stream_request)
-            if overloaded is not None:
-                return overloaded
-            answer = await self._round_trip(stream_request)
+            refused = admit(stream_request)
+            if refused is not None:
+                return refused
+            answer = await round_trip(stream_request)
         except HTTPProblem as problem:
             return problem_response(self, problem)
         if answer.status == "rejected" and is_in_use(answer.reason):
             return problem_response(self, HTTPProblem(409, answer.reason or "request id in use"))
         return self.json(answer.asdict(), status=422 if answer.status == "rejected" else 200)
 
-    async def _round_trip(self, stream_request: RequestRecord) -> Answer:
-        request_id = stream_request.request_id
-        waiting: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        _waiting[request_id] = waiting
-        budget_ms = stream_request.deadline_ms or settings.default_deadline_ms
-        try:
-            await engine.outbox.emit(settings.topic("requests"), request_id, encode(stream_request))
-            return await asyncio.wait_for(waiting, budget_ms / 1000 + REPLY_MARGIN_S)
-        except TimeoutError:
-            raise HTTPProblem(
-                504,
-                f"no answer for {request_id!r} within the deadline "
-                f"({budget_ms} ms) plus {REPLY_MARGIN_S:g}s",
-            ) from None
-        finally:
-            _waiting.pop(request_id, None)
+
+def listening() -> bool:
+    """True once this worker reads its reply topic (it can take requests)."""
+    return _listening.is_set()
+
+
+def admit(stream_request: RequestRecord) -> Response | None:
+    """Whether this worker can take the request now: None, or the error to answer with (409
+    if the id is in flight here, 503 when not listening yet or too far behind). Raises
+    HTTPProblem for the 409 and the first 503."""
+    if stream_request.request_id in _waiting:
+        raise HTTPProblem(409, f"request {stream_request.request_id!r} is in flight")
+    if not _listening.is_set():
+        raise HTTPProblem(503, "the reply listener is not ready yet; retry shortly")
+    return too_far_behind(stream_request)
+
+
+async def round_trip(stream_request: RequestRecord) -> Answer:
+    """Send the request into the stream with this worker's reply topic, and wait (bounded)
+    for its official answer (504 when it does not come)."""
+    request_id = stream_request.request_id
+    waiting: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+    _waiting[request_id] = waiting
+    budget_ms = stream_request.deadline_ms or settings.default_deadline_ms
+    try:
+        await engine.outbox.emit(settings.topic("requests"), request_id, encode(stream_request))
+        return await asyncio.wait_for(waiting, budget_ms / 1000 + REPLY_MARGIN_S)
+    except TimeoutError:
+        raise HTTPProblem(
+            504,
+            f"no answer for {request_id!r} within the deadline "
+            f"({budget_ms} ms) plus {REPLY_MARGIN_S:g}s",
+        ) from None
+    finally:
+        _waiting.pop(request_id, None)
