@@ -45,8 +45,9 @@ import httpx
 from benchmarks import capacity_report as report
 from benchmarks.openloop import OpenLoop
 from benchmarks.proc_usage import CpuMeter
-from benchmarks.system import BenchSystem, bench_system, free_port
+from benchmarks.system import BenchSystem, bench_system
 from streamapp.dev.demo import ensure_trained, wait_for_worker
+from streamapp.dev.ports import free_port
 
 DEFAULT_RATES = (50.0, 100.0, 200.0, 400.0, 700.0, 1000.0, 1400.0)
 DEFAULT_REGISTRY: dict[str, dict[str, Any]] = {

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from benchmarks.system import bench_system, free_port, percentiles
+from benchmarks.system import bench_system, percentiles
+from streamapp.dev.ports import free_port
 
 MODELS = [f"model-{n}" for n in range(8)]
 PAGES = ["/", "/models", "/latency", "/agreement", "/inspect"]
