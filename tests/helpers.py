@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,14 @@ from typing import Any
 
 #: What ``Client.read`` returns: (topic, decoded value, receive time) per record.
 Records = list[tuple[str, dict[str, Any], float]]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a process a test starts: this one's, without any ``RENDEZVOUS_*``
+    setting (the functional tests' conftest sets ``RENDEZVOUS_TABLE_STORE=memory://`` for the
+    test process itself), plus ``extra``."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("RENDEZVOUS_")}
+    return {**inherited, **extra}
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float, what: str) -> float:

@@ -39,7 +39,18 @@ class _Message:
 
 @dataclass(frozen=True, slots=True)
 class _Event:
+    """What a store's ``apply_changelog_batch`` reads: RocksDB reads ``message``, the memory
+    store (``RENDEZVOUS_TABLE_STORE=memory://``) the event's own ``key`` and ``value``."""
+
     message: _Message
+
+    @property
+    def key(self) -> bytes:
+        return self.message.key
+
+    @property
+    def value(self) -> bytes | None:
+        return self.message.value
 
 
 def _same(value: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import subprocess
@@ -19,6 +18,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from tests.helpers import child_env
+
 READY_TIMEOUT_S = 90.0
 ADMIN_TOKEN = "integration-admin-token"
 
@@ -32,16 +33,15 @@ class System:
         self.bootstrap = bootstrap
         self.tmp_path = tmp_path
         self.web_port = web_port
-        self.env = {
-            **os.environ,
-            "RENDEZVOUS_BOOTSTRAP_SERVERS": bootstrap,
-            "RENDEZVOUS_TOPIC_PREFIX": self.prefix,
-            "RENDEZVOUS_APP_ID": self.prefix,
-            "RENDEZVOUS_DATA_DIR": str(tmp_path / "data"),
-            "RENDEZVOUS_WEB_PORT": str(web_port),
-            "RENDEZVOUS_PARTITIONS": "4",
-            "RENDEZVOUS_ADMIN_TOKEN": ADMIN_TOKEN,
-        }
+        self.env = child_env(
+            RENDEZVOUS_BOOTSTRAP_SERVERS=bootstrap,
+            RENDEZVOUS_TOPIC_PREFIX=self.prefix,
+            RENDEZVOUS_APP_ID=self.prefix,
+            RENDEZVOUS_DATA_DIR=str(tmp_path / "data"),
+            RENDEZVOUS_WEB_PORT=str(web_port),
+            RENDEZVOUS_PARTITIONS="4",
+            RENDEZVOUS_ADMIN_TOKEN=ADMIN_TOKEN,
+        )
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def topic(self, role: str) -> str:

@@ -7,13 +7,13 @@ machine, so none is asserted.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 from tests.conftest import REPO
+from tests.helpers import child_env
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +52,7 @@ def run_benchmark(bootstrap: str) -> dict:
     completed = subprocess.run(
         command,
         cwd=REPO,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=child_env(PYTHONUNBUFFERED="1"),
         capture_output=True,
         text=True,
         timeout=240,

@@ -7,6 +7,7 @@ import json
 import signal
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.helpers import answer_counts, answered, first_answers
@@ -224,3 +225,27 @@ async def test_worker_killed_mid_stream_answers_every_pending_request_after_rest
         assert late > 0, "requests sent while the worker was down must be answered, marked late"
     else:
         assert duplicates == 0 and late == 0
+
+
+async def test_with_the_memory_table_store_requests_are_answered_and_inspectable(
+    system: System,
+) -> None:
+    """``RENDEZVOUS_TABLE_STORE=memory://`` (documented for tests): closed mailboxes are
+    written in bulk into that store too, so answers leave and the inspector finds them."""
+    system.start_worker(table_store="memory://")
+    system.start_model("scorecard")
+    ids = [f"mem-{n}" for n in range(5)]
+    answers_topic = system.topic("answers")
+    async with Client(system.bootstrap) as client:
+        for request_id in ids:
+            await client.send(
+                system.topic("requests"),
+                request_body(request_id, return_topic=answers_topic, deadline_ms=5000),
+            )
+        records = await client.read([answers_topic], until=answered(set(ids)))
+    assert {a["request_id"]: a["model"] for a in first_answers(records).values()} == {
+        request_id: "scorecard" for request_id in ids
+    }
+    shown = httpx.get(system.url(f"/v1/requests/{ids[0]}"), timeout=10)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["answer"]["model"] == "scorecard"

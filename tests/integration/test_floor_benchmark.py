@@ -7,7 +7,6 @@ answered" are checked; figures depend on the machine, so none is asserted.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.helpers import child_env
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,7 @@ def run_floor(bootstrap: str) -> dict[str, Any]:
     completed = subprocess.run(
         command,
         cwd=REPO,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=child_env(PYTHONUNBUFFERED="1"),
         capture_output=True,
         text=True,
         timeout=180,
