@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import dataclasses
 import os
 import shutil
 import statistics
@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
+from streamapp.client import Answer, AsyncKafkaClient
 from streamapp.dev import kafka as devkafka
 from streamapp.dev.demo import Children, DemoTraffic, wait_for_model, wait_for_worker
 from streamapp.dev.ports import free_port
@@ -64,53 +63,43 @@ async def steady_stream(
     tag: str,
     during: Callable[[], Awaitable[None]] | None = None,
 ) -> list[Exchange]:
-    """Send ``count`` real-row requests at ``rate``/s; return each one's first answer.
+    """Send ``count`` real-row requests at ``rate``/s with the client library (each call in
+    flight on its own, so the schedule never waits for answers); return each one's answer.
 
     ``during`` (if given) is started halfway through the stream and awaited at the end.
     """
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=20
-    )
-    await producer.start()
-    await consumer.start()
-    answers_topic = settings.topic("answers")
-    consumer.assign([TopicPartition(answers_topic, p) for p in range(settings.partitions)])
-    await consumer.seek_to_end()
-    sent: dict[str, float] = {}
-    exchanges: list[Exchange] = []
     traffic = DemoTraffic()
 
-    async def reader() -> None:
-        while len(exchanges) < count:
-            batch = await consumer.getmany(timeout_ms=50)
-            now, now_ms = time.perf_counter(), time.time() * 1000
-            for messages in batch.values():
-                for message in messages:
-                    answer = json.loads(message.value)
-                    began = sent.pop(answer["request_id"], None)
-                    if began is not None:
-                        exchanges.append(Exchange(answer, began, now, now_ms))
-
-    reading = asyncio.create_task(reader())
-    side = None
-    start = time.perf_counter()
-    for n in range(count):
-        if during is not None and n == count // 2:
-            side = asyncio.create_task(during())
-        request_id = f"{tag}-{n}"
-        body = {"request_id": request_id, "payload": traffic.payload(), "deadline_ms": deadline_ms}
-        sent[request_id] = time.perf_counter()
-        await producer.send(
-            settings.topic("requests"), json.dumps(body).encode(), key=request_id.encode()
+    async def one(client: AsyncKafkaClient, request_id: str) -> Exchange:
+        began = time.perf_counter()
+        answer = await client.score(
+            traffic.payload(), deadline_ms=deadline_ms, request_id=request_id
         )
-        await asyncio.sleep(max(0.0, start + (n + 1) / rate - time.perf_counter()))
-    await asyncio.wait_for(reading, timeout=60)
+        received, received_ms = time.perf_counter(), time.time() * 1000
+        return Exchange(answer_json(answer), began, received, received_ms)
+
+    calls: list[asyncio.Task[Exchange]] = []
+    side = None
+    async with AsyncKafkaClient(
+        settings.bootstrap_servers, requests_topic=settings.topic("requests"), retries=0
+    ) as client:
+        start = time.perf_counter()
+        for n in range(count):
+            if during is not None and n == count // 2:
+                side = asyncio.create_task(during())
+            calls.append(asyncio.create_task(one(client, f"{tag}-{n}")))
+            await asyncio.sleep(max(0.0, start + (n + 1) / rate - time.perf_counter()))
+        exchanges = await asyncio.gather(*calls)
     if side is not None:
         await side
-    await producer.stop()
-    await consumer.stop()
-    return exchanges
+    return list(exchanges)
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """A client library Answer as the JSON object it came as."""
+    body = dataclasses.asdict(answer)
+    body.update(body.pop("extra"))
+    return body
 
 
 @dataclass
