@@ -34,8 +34,10 @@ browser:
 mlserver: install
 	bash scripts/ensure-mlserver.sh
 
+# make demo DEMO_ARGS=--free-ports: broker, worker and console on free ports (printed).
+DEMO_ARGS ?=
 demo: install jars
-	$(BIN)/rendezvous demo
+	$(BIN)/rendezvous demo $(DEMO_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

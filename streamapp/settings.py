@@ -37,6 +37,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RENDEZVOUS_", frozen=True, extra="ignore")
 
+    #: Unset or empty: the dev broker, ``127.0.0.1:<kafka_port>`` (so moving the broker with
+    #: ``RENDEZVOUS_KAFKA_PORT`` moves its clients too).
     bootstrap_servers: str = "127.0.0.1:9092"
     app_id: str = "rendezvous"
     partitions: int = Field(default=4, ge=1, le=256)
@@ -106,6 +108,15 @@ class Settings(BaseSettings):
     #: The largest HTTP request body the REST API reads (a larger one gets 413).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bootstrap_follows_kafka_port(cls, data: Any) -> Any:
+        """Without bootstrap servers, point at the dev broker on its configured port."""
+        if isinstance(data, dict) and not data.get("bootstrap_servers"):
+            port = data.get("kafka_port") or cls.model_fields["kafka_port"].default
+            return {**data, "bootstrap_servers": f"127.0.0.1:{port}"}
+        return data
+
     @field_validator("return_topics")
     @classmethod
     def _check_pattern(cls, value: str | None) -> str | None:
@@ -166,6 +177,11 @@ class Settings(BaseSettings):
             reply_prefix=self.topic("replies-"),
             allowed_return_topics=self.return_topics,
         )
+
+    @property
+    def dev_broker_address(self) -> str:
+        """Where the dev broker (``rendezvous kafka start``) accepts clients."""
+        return f"127.0.0.1:{self.kafka_port}"
 
     @property
     def broker_data_dir(self) -> Path:

@@ -125,7 +125,7 @@ def topics() -> None:
     show_default=True,
 )
 def worker(web_port: int | None, loglevel: str) -> None:
-    """Run a rendezvous worker (the same as ``faust -A streamapp.app worker``)."""
+    """Run a rendezvous worker (the same as: faust -A streamapp.app worker)."""
     if web_port is not None:
         os.environ["RENDEZVOUS_WEB_PORT"] = str(web_port)
         get_settings.cache_clear()
@@ -209,7 +209,7 @@ def model(
     oip_concurrency: int,
     oip_ready_timeout: float,
 ) -> None:
-    """Run model NAME (from the ``rendezvous.models`` entry points) against the requests topic.
+    """Run model NAME (from the rendezvous.models entry points) against the requests topic.
 
     With --oip, NAME is the name of a model served over the Open Inference Protocol. Fault
     flags (or RENDEZVOUS_FAULT_* variables) make it slow, flaky, hang or crash, for demos and
@@ -313,7 +313,7 @@ def _oip_model(
     "export_dir",
     type=click.Path(file_okay=False),
     help="Also write the models as plain scikit-learn estimators in an MLServer model "
-    "repository here (with each one's `rendezvous model --oip` mapping).",
+    "repository here (with each one's mapping for rendezvous model --oip).",
 )
 def train(seed: int, names: tuple[str, ...], retrain_canary: bool, export_dir: str | None) -> None:
     """Train the example models on scikit-learn's bundled breast-cancer data (no download)."""
@@ -450,10 +450,19 @@ def console() -> None:
 @main.command()
 @click.option("--rate", default=20.0, show_default=True, help="Demo requests per second.")
 @click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
-def demo(rate: float, duration: float | None) -> None:
+@click.option(
+    "--free-ports",
+    is_flag=True,
+    help="Run the broker, worker and console on free ports, and print them (a broker that "
+    "already runs keeps its port).",
+)
+def demo(rate: float, duration: float | None, free_ports: bool) -> None:
     """Start broker, worker, models and a steady stream of requests; Ctrl-C stops everything."""
-    from streamapp.dev.demo import run_demo
+    from streamapp.dev.demo import run_demo, use_free_ports
 
+    if free_ports:
+        use_free_ports(get_settings())
+        get_settings.cache_clear()
     sys.exit(run_demo(get_settings(), rate=rate, duration_s=duration))
 
 

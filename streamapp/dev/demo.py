@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from streamapp.dev import kafka as devkafka
+from streamapp.dev.ports import free_dev_ports
 from streamapp.kafka_admin import ensure_topics
 from streamapp.settings import Settings
 
@@ -215,7 +216,7 @@ def start_console(children: Children, worker_url: str, timeout_s: float = 60) ->
     if devkafka.port_in_use(console.port):
         raise RuntimeError(
             f"port {console.port} on 127.0.0.1 is taken by another program; "
-            "set RENDEZVOUS_CONSOLE_PORT"
+            "set RENDEZVOUS_CONSOLE_PORT, or run rendezvous demo --free-ports"
         )
     process = children.spawn(
         "console", "console", env={"RENDEZVOUS_CONSOLE_WORKER_URL": worker_url}
@@ -253,16 +254,84 @@ def apply_demo_policy(base_url: str, token: str) -> None:
         )
 
 
+def admin_token_path(settings: Settings) -> Path:
+    """Where the demo leaves its admin token for other shells (the README's curls read it)."""
+    return settings.data_dir / "demo-admin-token"
+
+
+def store_admin_token(path: Path, token: str) -> None:
+    """Write the token readable by this user only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(token)
+
+
+def where_to_look(
+    settings: Settings,
+    *,
+    token: str,
+    token_file: Path,
+    console_url: str,
+    log_dir: Path,
+    rate: float,
+) -> list[str]:
+    """The lines the demo prints once everything serves: every address it uses."""
+    base = f"http://{settings.web_host}:{settings.web_port}"
+    return [
+        "[demo] running. Where to look:",
+        f"  kafka             {settings.bootstrap_servers}  (RENDEZVOUS_BOOTSTRAP_SERVERS)",
+        f"  worker REST API   {base}/health, {base}/v1/models, {base}/openapi.json",
+        f"  admin token       {token}  (also in {token_file}; for PUT requests and the console)",
+        "  models            forest (live, slow), linear (live, after 80 ms), "
+        "mlp (shadow), canary (shadow), rules (backstop)",
+        f"  logs              {log_dir}/",
+        f"  decoy archive     {settings.archive_dir or settings.data_dir / 'archive'}"
+        "  (rendezvous replay --archive ... --model mlp --compare)",
+        f"  console           {console_url}  (paste the admin token to change models)",
+        f"  requests topic    {settings.topic('requests')}  (README: send your own)",
+        f"  answers topic     {settings.topic('answers')}",
+        f"  dead letters      {settings.topic('deadletter')}",
+        f"  traffic           {rate:g} requests/s; Ctrl-C stops everything",
+    ]
+
+
+def check_addresses(settings: Settings) -> None:
+    """Refuse, before starting anything, a deployment whose parts would not meet."""
+    if settings.bootstrap_servers != settings.dev_broker_address:
+        raise RuntimeError(
+            f"RENDEZVOUS_BOOTSTRAP_SERVERS is {settings.bootstrap_servers}, but the demo's "
+            f"broker listens on {settings.dev_broker_address}; unset it (it follows "
+            "RENDEZVOUS_KAFKA_PORT)"
+        )
+    if devkafka.port_in_use(settings.web_port):
+        raise RuntimeError(
+            f"port {settings.web_port} on 127.0.0.1 is taken by another program; "
+            "set RENDEZVOUS_WEB_PORT, or run rendezvous demo --free-ports"
+        )
+
+
+def use_free_ports(settings: Settings) -> dict[str, str]:
+    """Move the demo's listeners to free ports, in this process's environment (which its
+    children inherit); a broker of this kafka dir that already runs keeps its port."""
+    paths = devkafka.BrokerPaths.from_settings(settings)
+    running = devkafka.configured_port(paths) if devkafka.running_pid(paths) else None
+    ports = free_dev_ports(kafka_port=running)
+    os.environ.update(ports)
+    return ports
+
+
 def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> int:
     """Start everything, run traffic until Ctrl-C (or ``duration_s``), stop everything."""
     log_dir = (settings.data_dir / "demo-logs").resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
     paths = devkafka.BrokerPaths.from_settings(settings)
     own_broker = devkafka.running_pid(paths) is None
-    print(f"[demo] starting Apache Kafka on 127.0.0.1:{settings.kafka_port} ...", flush=True)
+    print(f"[demo] starting Apache Kafka on {settings.dev_broker_address} ...", flush=True)
     try:
+        check_addresses(settings)
         seconds = devkafka.start(settings)
-    except devkafka.BrokerError as error:
+    except (devkafka.BrokerError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"[demo] kafka ready in {seconds:.1f}s", flush=True)
@@ -270,6 +339,8 @@ def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> in
     ensure_trained()
     token = os.environ.get("RENDEZVOUS_ADMIN_TOKEN") or secrets.token_urlsafe(16)
     os.environ["RENDEZVOUS_ADMIN_TOKEN"] = token  # the children inherit it
+    token_file = admin_token_path(settings)
+    store_admin_token(token_file, token)
     os.environ.setdefault("RENDEZVOUS_MODELS", json.dumps(DEMO_REGISTRY))
     children = Children(log_dir)
     stop = asyncio.Event()
@@ -285,26 +356,15 @@ def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> in
         wait_for_model(log_dir / "decoy.log", "decoy")
         apply_demo_policy(base, token)
         console_url = start_console(children, base)
-        print(
-            "\n".join(
-                [
-                    "[demo] running. Where to look:",
-                    f"  worker REST API   {base}/health, {base}/v1/models, {base}/openapi.json",
-                    f"  admin token       {token}  (for PUT requests and the console)",
-                    "  models            forest (live, slow), linear (live, after 80 ms), "
-                    "mlp (shadow), canary (shadow), rules (backstop)",
-                    f"  logs              {log_dir}/",
-                    f"  decoy archive     {settings.archive_dir or settings.data_dir / 'archive'}"
-                    "  (rendezvous replay --archive ... --model mlp --compare)",
-                    f"  console           {console_url}  (paste the admin token to change models)",
-                    f"  requests topic    {settings.topic('requests')}  (README: send your own)",
-                    f"  answers topic     {settings.topic('answers')}",
-                    f"  dead letters      {settings.topic('deadletter')}",
-                    f"  traffic           {rate:g} requests/s; Ctrl-C stops everything",
-                ]
-            ),
-            flush=True,
+        lines = where_to_look(
+            settings,
+            token=token,
+            token_file=token_file,
+            console_url=console_url,
+            log_dir=log_dir,
+            rate=rate,
         )
+        print("\n".join(lines), flush=True)
         loop = asyncio.new_event_loop()
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -312,12 +372,14 @@ def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> in
         loop.close()
     except RuntimeError as error:
         print(f"error: {error} (logs in {log_dir})", file=sys.stderr)
-        for line in last_errors(log_dir / "worker.log"):
-            print(f"  worker: {line}", file=sys.stderr)
+        for name in ("worker", "console"):
+            for line in last_errors(log_dir / f"{name}.log"):
+                print(f"  {name}: {line}", file=sys.stderr)
         return 1
     finally:
         print("[demo] stopping ...", flush=True)
         children.stop_all()
+        token_file.unlink(missing_ok=True)
         if own_broker:
             devkafka.stop(settings)
             print("  stopped kafka")

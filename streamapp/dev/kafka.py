@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,6 +22,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streamapp.dev.ports import free_port
 from streamapp.settings import Settings
 
 HERE = Path(__file__).parent
@@ -185,6 +187,37 @@ def running_pid(paths: BrokerPaths) -> int | None:
     return pid if alive(pid) else None
 
 
+def configured_port(paths: BrokerPaths) -> int | None:
+    """The client port in the broker's written config (None before its first start)."""
+    try:
+        text = paths.config.read_text()
+    except OSError:
+        return None
+    found = re.search(r"^listeners=PLAINTEXT://[^:]+:(\d+)", text, re.MULTILINE)
+    return int(found.group(1)) if found else None
+
+
+def explicit_bootstrap() -> str | None:
+    """``RENDEZVOUS_BOOTSTRAP_SERVERS`` when set (then it does not follow the broker's port)."""
+    return os.environ.get("RENDEZVOUS_BOOTSTRAP_SERVERS") or None
+
+
+def port_taken(port: int, variable: str, bootstrap: str | None) -> str:
+    """What to do when a port of the dev broker is taken: advice that works when followed."""
+    advice = (
+        f"port {port} on 127.0.0.1 is taken by another process; pick another with "
+        f"{variable} (e.g. {variable}={free_port()}), or run rendezvous demo --free-ports"
+    )
+    if variable != "RENDEZVOUS_KAFKA_PORT":
+        return advice
+    if bootstrap is None:
+        return f"{advice}. Clients follow: RENDEZVOUS_BOOTSTRAP_SERVERS defaults to the broker"
+    return (
+        f"{advice}. RENDEZVOUS_BOOTSTRAP_SERVERS is set ({bootstrap}): unset it so the worker "
+        "and models follow the broker, or change it to the same port"
+    )
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
@@ -209,7 +242,7 @@ async def accepts_clients(bootstrap: str, timeout_s: float = 2.0) -> bool:
 def wait_ready(settings: Settings, pid: int, paths: BrokerPaths, timeout_s: float) -> float:
     """Block until the broker accepts clients; return the seconds it took."""
     started = time.monotonic()
-    bootstrap = f"127.0.0.1:{settings.kafka_port}"
+    bootstrap = settings.dev_broker_address
     while time.monotonic() - started < timeout_s:
         if not alive(pid):
             tail = paths.log.read_text(errors="replace")[-3000:] if paths.log.exists() else ""
@@ -232,13 +265,20 @@ def start(settings: Settings, *, timeout_s: float = 90.0, quiet: bool = False) -
     paths = BrokerPaths.from_settings(settings)
     pid = running_pid(paths)
     if pid is not None:
-        return wait_ready(settings, pid, paths, timeout_s)
-    for port in (settings.kafka_port, settings.kafka_controller_port):
-        if port_in_use(port):
+        running = configured_port(paths)
+        if running is not None and running != settings.kafka_port:
             raise BrokerError(
-                f"port {port} on 127.0.0.1 is taken by another process; "
-                "set RENDEZVOUS_KAFKA_PORT / RENDEZVOUS_KAFKA_CONTROLLER_PORT"
+                f"the broker of {paths.root} already runs on 127.0.0.1:{running}, not "
+                f"{settings.kafka_port}; stop it (rendezvous kafka stop) or set "
+                f"RENDEZVOUS_KAFKA_PORT={running}"
             )
+        return wait_ready(settings, pid, paths, timeout_s)
+    for port, variable in (
+        (settings.kafka_port, "RENDEZVOUS_KAFKA_PORT"),
+        (settings.kafka_controller_port, "RENDEZVOUS_KAFKA_CONTROLLER_PORT"),
+    ):
+        if port_in_use(port):
+            raise BrokerError(port_taken(port, variable, explicit_bootstrap()))
     paths.root.mkdir(parents=True, exist_ok=True)
     fetch_jars(paths, quiet=quiet)
     paths.config.write_text(server_properties(settings, paths.data))

@@ -1,0 +1,9 @@
+"""The console as a WSGI app for a production server: ``gunicorn console.wsgi:server``."""
+
+from __future__ import annotations
+
+from console.app import create_console
+from console.settings import ConsoleSettings
+
+#: The Flask server of the Dash console, configured from RENDEZVOUS_CONSOLE_* variables.
+server = create_console(ConsoleSettings()).server
