@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -82,10 +84,7 @@ def deadline_at(request: Request, *, sent_ms: int, now_ms: int, limits: Limits) 
 
 def return_address(raw: bytes | None, default_topic: str) -> tuple[str, str] | None:
     """Best effort (request id, return topic) from an undecodable request, to reject it."""
-    try:
-        data = orjson.loads(raw or b"")
-    except orjson.JSONDecodeError:  # also what is nested too deep: no address to answer at
-        return None
+    data = _lenient_json(raw or b"")
     if not isinstance(data, dict):
         return None
     request_id, topic = data.get("request_id"), data.get("return_topic", default_topic)
@@ -96,3 +95,19 @@ def return_address(raw: bytes | None, default_topic: str) -> tuple[str, str] | N
     if not isinstance(topic, str) or not is_legal_topic_name(topic):
         return None
     return request_id, topic
+
+
+def _lenient_json(raw: bytes) -> Any:
+    """The value of ``raw`` read as leniently as JSON allows: orjson first, then the standard
+    library, which also reads ``NaN``, ``Infinity`` and ``1e309`` (the strict codec refuses them,
+    but the request id and return topic beside them are still readable). None if neither can:
+    not JSON, not UTF-8, or nested too deep (orjson stops at 1,024 levels, ``json`` at the
+    recursion limit)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None

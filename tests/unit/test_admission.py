@@ -97,6 +97,9 @@ def test_limits_from_settings_return_to_the_prefixed_answers_topic() -> None:
         (b'{"request_id": "r1", "payload": [1]}', ("r1", "shop-answers")),
         (b'{"request_id": "r1", "return_topic": "mine", "deadline_ms": "x"}', ("r1", "mine")),
         (b'{"request_id": "r1", "return_topic": null}', ("r1", "shop-answers")),
+        (b'{"request_id": "r1", "return_topic": "mine", "payload": {"x": NaN}}', ("r1", "mine")),
+        (b'{"request_id": "r1", "payload": {"x": 1e309}}', ("r1", "shop-answers")),
+        (b'{"request_id": "r1", "payload": {"x": -Infinity}}', ("r1", "shop-answers")),
     ],
 )
 def test_return_address_is_recovered_from_a_broken_request(
