@@ -155,6 +155,21 @@ class WorkerAPI:
         """``GET /v1/control/history``: applied changes, newest first."""
         return self.request("GET", "/v1/control/history", params={"limit": limit})
 
+    def latest_answers(
+        self,
+        *,
+        limit: int = 50,
+        rule: str | None = None,
+        status: str | None = None,
+        model: str | None = None,
+    ) -> Reply:
+        """``GET /v1/requests``: the latest answers, newest first, filtered by the worker."""
+        params: dict[str, str | int] = {"limit": limit}
+        for key, value in (("rule", rule), ("status", status), ("model", model)):
+            if value:
+                params[key] = value
+        return self.request("GET", "/v1/requests", params=params)
+
     def request_timeline(self, request_id: str) -> Reply:
         """``GET /v1/requests/{id}``: one request's mailbox timeline (404 when unknown)."""
         return self.request("GET", f"/v1/requests/{quote(request_id, safe='')}")

@@ -7,69 +7,85 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from dash import dcc, html
+import dash_bootstrap_components as dbc
+from dash import html
+from dash.development.base_component import Component
 
 from console.api import Reply
 from console.values import number
 
 DASH = "-"
-BANNER_STYLE = {
-    "background": "#fde2e2",
-    "border": "1px solid #f5a3a3",
-    "padding": "0.5em 1em",
-    "margin": "0.5em 0",
-}
-NOTICE_STYLE = {**BANNER_STYLE, "background": "#e3f6e3", "border": "1px solid #9cd69c"}
-TILE_STYLE = {
-    "display": "inline-block",
-    "minWidth": "10em",
-    "padding": "0.5em 1em",
-    "marginRight": "1em",
-    "border": "1px solid #ddd",
-    "borderRadius": "4px",
-}
-CELL_STYLE = {"padding": "0.25em 0.75em", "borderBottom": "1px solid #eee", "textAlign": "left"}
-WINDOWS = ((15, "last 15 minutes"), (60, "last hour"), (360, "last 6 hours"), (1440, "last day"))
+#: Windows an operator can pick, in minutes.
+WINDOWS = ((15, "last 15 minutes"), (60, "last hour"), (1440, "last 24 hours"))
 
 
-def banner(message: str) -> html.Div:
+def banner(message: str) -> Component:
     """A red alert line, e.g. "worker unreachable: ..."."""
-    return html.Div(message, className="banner", role="alert", style=BANNER_STYLE)
+    alert: Component = dbc.Alert(message, color="danger", className="banner py-2")
+    return alert
 
 
-def page_problem(reply: Reply, what: str) -> html.Div | None:
+def page_problem(reply: Reply, what: str) -> Component | None:
     """A banner for a failed read; outages are left to the header's worker banner."""
     if reply.ok or reply.unreachable:
         return None
     return banner(f"{what}: {reply.error}")
 
 
-def notice(message: str) -> html.Div:
+def notice(message: str) -> Component:
     """A green confirmation line."""
-    return html.Div(message, className="notice", role="status", style=NOTICE_STYLE)
+    alert: Component = dbc.Alert(message, color="success", className="notice py-2")
+    return alert
 
 
-def tile(label: str, value_id: str) -> html.Div:
-    """A labelled number whose value a callback fills in through ``value_id``."""
-    return html.Div(
-        [html.Div(label, style={"color": "#666"}), html.Strong(DASH, id=value_id)],
-        style=TILE_STYLE,
+def tile(label: str, value_id: str, explanation: str) -> Component:
+    """A labelled number a callback fills in through ``value_id``; hovering explains it."""
+    card: Component = dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(label, className="text-muted small", id=f"{value_id}-label"),
+                html.Strong(DASH, id=value_id, className="fs-5"),
+                dbc.Tooltip(explanation, target=f"{value_id}-label", placement="bottom"),
+            ],
+            className="py-2",
+        ),
+        className="h-100",
     )
+    return card
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], **props: Any) -> html.Table:
-    """A plain HTML table; cells may be strings or components."""
-    head = html.Thead(html.Tr([html.Th(h, style=CELL_STYLE) for h in headers]))
-    body = html.Tbody([html.Tr([html.Td(c, style=CELL_STYLE) for c in row]) for row in rows])
-    return html.Table([head, body], style={"borderCollapse": "collapse"}, **props)
+def tiles(cards: Sequence[Component]) -> Component:
+    """A responsive row of tiles."""
+    row: Component = dbc.Row(
+        [dbc.Col(card, xs=6, md=4, xl=2, className="mb-2") for card in cards], className="g-2"
+    )
+    return row
 
 
-def window_picker(component_id: str) -> dcc.Dropdown:
-    """A drop-down of stats windows in minutes (default: the last hour)."""
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], **props: Any) -> Component:
+    """A compact striped table; cells may be strings or components."""
+    head = html.Thead(html.Tr([html.Th(h) for h in headers]))
+    body = html.Tbody([html.Tr([html.Td(c) for c in row]) for row in rows])
+    shown: Component = dbc.Table(
+        [head, body], striped=True, hover=True, size="sm", responsive=True, **props
+    )
+    return shown
+
+
+def window_picker(component_id: str) -> Component:
+    """Buttons choosing the stats window in minutes (default: the last hour)."""
     options = [{"label": label, "value": minutes} for minutes, label in WINDOWS]
-    return dcc.Dropdown(
-        id=component_id, options=options, value=60, clearable=False, style={"width": "14em"}
+    picker: Component = dbc.RadioItems(
+        id=component_id,
+        options=options,
+        value=60,
+        inline=True,
+        className="btn-group",
+        inputClassName="btn-check",
+        labelClassName="btn btn-outline-primary btn-sm",
+        labelCheckedClassName="active",
     )
+    return picker
 
 
 def since_ms(minutes: int | None) -> int:

@@ -300,6 +300,32 @@ def score_markers(scores: list[dict[str, Any]], origin: float, chosen: Any) -> l
     return traces
 
 
+def late_markers(late_scores: list[dict[str, Any]], origin: float) -> go.Scatter | None:
+    """Orange markers for scores that came after the answer (too late to count)."""
+    rows = [
+        (
+            arrived - origin,
+            str(score.get("model")),
+            f"{score.get('model')} (late): "
+            f"{score.get('result') if score.get('ok') else score.get('error')}",
+        )
+        for score in late_scores
+        if (arrived := number(score.get("arrived_at"))) is not None
+    ]
+    if not rows:
+        return None
+    xs, ys, texts = zip(*rows, strict=True)
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        text=texts,
+        mode="markers",
+        name="late",
+        marker={"symbol": "triangle-up", "color": "#ff7f0e", "size": 12},
+        hovertemplate="%{text}<br>%{x:.1f} ms<extra></extra>",
+    )
+
+
 def time_marker(fig: go.Figure, x: float, label: str, position: str, **line: Any) -> None:
     """A labelled vertical line at ``x`` ms."""
     fig.add_vline(x=x, annotation_text=label, annotation_position=position, **line)
@@ -314,6 +340,9 @@ def request_timeline(timeline: Mapping[str, Any]) -> go.Figure:
     answer = as_dict(timeline.get("answer"))
     scores = [as_dict(s) for s in as_list(timeline.get("scores"))]
     fig = go.Figure(score_markers(scores, origin, answer.get("model")))
+    late = late_markers([as_dict(s) for s in as_list(timeline.get("late_scores"))], origin)
+    if late is not None:
+        fig.add_trace(late)
     for index, step in enumerate(map(as_dict, as_list(timeline.get("schedule")))):
         at = number(step.get("at"))
         if at is not None:
@@ -330,7 +359,7 @@ def request_timeline(timeline: Mapping[str, Any]) -> go.Figure:
         time_marker(
             fig, answered - origin, label, "bottom right", line_color="#2ca02c", line_width=2
         )
-    if not scores:
+    if not scores and late is None:
         fig.add_annotation(
             text="no scores yet", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False
         )

@@ -5,20 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.development.base_component import Component
 
 from console import ids
 from console.api import Reply, worker_api
 from console.components import banner
 
 
-def header(pages: Iterable[Mapping[str, Any]]) -> html.Header:
-    """Title, one link per registered page, and the admin token controls."""
+def header(pages: Iterable[Mapping[str, Any]]) -> Component:
+    """The navbar: title, one link per registered page, and the admin token controls."""
     links = [
-        dcc.Link(page["name"], href=page["relative_path"], style={"marginRight": "1em"})
+        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
         for page in pages
     ]
-    token = html.Div(
+    token = dbc.InputGroup(
         [
             dcc.Input(
                 id=ids.TOKEN_INPUT,
@@ -26,17 +28,31 @@ def header(pages: Iterable[Mapping[str, Any]]) -> html.Header:
                 placeholder="admin token",
                 autoComplete="off",
                 n_submit=0,
+                className="form-control",
             ),
-            html.Button("save token", id=ids.TOKEN_SAVE, n_clicks=0),
-            html.Button("forget token", id=ids.TOKEN_FORGET, n_clicks=0),
-            html.Span(id=ids.TOKEN_STATUS, style={"marginLeft": "0.5em", "color": "#666"}),
+            dbc.Button("save token", id=ids.TOKEN_SAVE, n_clicks=0, color="light"),
+            dbc.Button("forget token", id=ids.TOKEN_FORGET, n_clicks=0, color="secondary"),
         ],
-        style={"float": "right"},
+        size="sm",
+        style={"width": "24em"},
     )
-    return html.Header(
-        [token, html.H1("rendezvous", style={"margin": "0"}), html.Nav(links)],
-        style={"borderBottom": "1px solid #ddd", "paddingBottom": "0.5em"},
+    navbar: Component = dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand("rendezvous", href="/"),
+                dbc.Nav(links, navbar=True, className="me-auto"),
+                html.Div(
+                    [token, html.Small(id=ids.TOKEN_STATUS, className="text-light ms-2")],
+                    className="d-flex align-items-center",
+                ),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        className="mb-2",
     )
+    return navbar
 
 
 def token_update(trigger: Any, typed: str | None) -> tuple[Any, str]:
@@ -52,7 +68,7 @@ def token_status(token: str | None) -> str:
     return "token set" if token else "no token: read-only"
 
 
-def worker_banner(health: Reply) -> html.Div | None:
+def worker_banner(health: Reply) -> Component | None:
     """A banner when the worker is unreachable or not ready; nothing when it is healthy."""
     if health.ok:
         return None
@@ -87,6 +103,6 @@ def show_token_status(_modified: int | None, token: str | None) -> str:
 
 
 @callback(Output(ids.WORKER_BANNER, "children"), Input(ids.REFRESH, "n_intervals"))
-def check_worker(_: int | None) -> html.Div | None:
+def check_worker(_: int | None) -> Component | None:
     """Poll ``/health`` on every refresh tick and show a banner while something is wrong."""
     return worker_banner(worker_api().health())

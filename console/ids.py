@@ -23,7 +23,12 @@ TOKEN_STATUS = "token-status"
 # Overview page
 OVERVIEW_WORKER = "overview-worker"
 OVERVIEW_MESSAGE = "overview-message"
+OVERVIEW_WINDOW = "overview-window"
 OVERVIEW_ANSWERS_BY_RULE = "overview-answers-by-rule"
+OVERVIEW_THROUGHPUT = "overview-throughput"
+OVERVIEW_OUTCOME_RATES = "overview-outcome-rates"
+OVERVIEW_RULES_OVER_TIME = "overview-rules-over-time"
+OVERVIEW_E2E_LATENCY = "overview-e2e-latency"
 
 # Models page
 MODELS_DATA = "models-data"
@@ -35,10 +40,16 @@ MODELS_TABLE = "models-table"
 MODELS_GRID = "models-grid"
 MODELS_HISTORY = "models-history"
 MODELS_HISTORY_TABLE = "models-history-table"
+MODELS_PENDING = "models-pending"
+MODELS_CONFIRM = "models-confirm"
+MODELS_CONFIRM_TEXT = "models-confirm-text"
+MODELS_CONFIRM_YES = "models-confirm-yes"
+MODELS_CONFIRM_NO = "models-confirm-no"
 
 # Latency page
 LATENCY_WINDOW = "latency-window"
 LATENCY_METRIC = "latency-metric"
+LATENCY_MODELS = "latency-models"
 LATENCY_MESSAGE = "latency-message"
 LATENCY_QUANTILES = "latency-quantiles"
 LATENCY_DISTRIBUTION = "latency-distribution"
@@ -48,6 +59,14 @@ AGREEMENT_WINDOW = "agreement-window"
 AGREEMENT_MESSAGE = "agreement-message"
 AGREEMENT_HEATMAP = "agreement-heatmap"
 AGREEMENT_QQ = "agreement-qq"
+
+# Requests page
+REQUESTS_RULE = "requests-rule"
+REQUESTS_STATUS = "requests-status"
+REQUESTS_MODEL = "requests-model"
+REQUESTS_MESSAGE = "requests-message"
+REQUESTS_TABLE = "requests-table"
+REQUESTS_GRID = "requests-grid"
 
 # Request inspector
 INSPECT_SELECTED = "inspect-selected"
@@ -61,6 +80,8 @@ INSPECT_SCORES_TABLE = "inspect-scores-table"
 INSPECT_STATUS = "inspect-status"
 INSPECT_RULE = "inspect-rule"
 INSPECT_MODEL = "inspect-model"
+INSPECT_PAYLOAD = "inspect-payload"
+INSPECT_PAYLOAD_BOX = "inspect-payload-box"
 
 # Types of the models table's dict ids (the ``type`` key)
 MODEL_CELL = "model-cell"

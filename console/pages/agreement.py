@@ -13,7 +13,7 @@ from console.components import page_problem, since_ms, window_picker
 from console.figures import agreement_heatmap, empty_figure, qq_plot
 
 # dash ships register_page without annotations, so strict mypy sees an untyped call
-dash.register_page(__name__, path="/agreement", name="Agreement", order=3)  # type: ignore[no-untyped-call]
+dash.register_page(__name__, path="/agreement", name="Agreement", order=4)  # type: ignore[no-untyped-call]
 
 layout = html.Div(
     [

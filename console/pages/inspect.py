@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
+import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from console import ids
@@ -13,7 +14,7 @@ from console.figures import empty_figure
 from console.presenters.inspect import inspect_values
 
 # dash ships register_page without annotations, so strict mypy sees an untyped call
-dash.register_page(__name__, path="/inspect", name="Inspect a request", order=4)  # type: ignore[no-untyped-call]
+dash.register_page(__name__, path="/inspect", name="Inspect", order=5)  # type: ignore[no-untyped-call]
 
 
 def layout(request_id: str | None = None, **_: Any) -> html.Div:
@@ -30,18 +31,22 @@ def layout(request_id: str | None = None, **_: Any) -> html.Div:
                         value=request_id or "",
                         placeholder="request id",
                         n_submit=0,
+                        className="form-control",
                         style={"width": "24em"},
                     ),
-                    html.Button("inspect", id=ids.INSPECT_SUBMIT, n_clicks=0),
-                ]
+                    dbc.Button("inspect", id=ids.INSPECT_SUBMIT, n_clicks=0),
+                ],
+                className="d-flex gap-2 mb-2",
             ),
             html.Div(id=ids.INSPECT_MESSAGE),
             html.Div(id=ids.INSPECT_SUMMARY),
             dcc.Graph(
                 id=ids.INSPECT_TIMELINE, figure=empty_figure("Request", "enter a request id")
             ),
-            html.H3("Scores"),
+            html.H4("Scores"),
             html.Div(id=ids.INSPECT_SCORES),
+            html.H4("Payload"),
+            html.Div(id=ids.INSPECT_PAYLOAD_BOX),
         ]
     )
 
@@ -63,6 +68,7 @@ def select_request(_clicked: int, _submitted: int, typed: str | None) -> str:
         "message": Output(ids.INSPECT_MESSAGE, "children"),
         "summary": Output(ids.INSPECT_SUMMARY, "children"),
         "scores": Output(ids.INSPECT_SCORES, "children"),
+        "payload": Output(ids.INSPECT_PAYLOAD_BOX, "children"),
         "figure": Output(ids.INSPECT_TIMELINE, "figure"),
     },
     inputs={

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
+import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from console import ids
@@ -14,13 +15,31 @@ from console.presenters.models import (
     HISTORY_LIMIT,
     apply_change,
     change_feedback,
+    confirmation_text,
     load_models,
+    model_change,
     render_models,
-    requested_change,
 )
 
 # dash ships register_page without annotations, so strict mypy sees an untyped call
-dash.register_page(__name__, path="/models", name="Models", order=1)  # type: ignore[no-untyped-call]
+dash.register_page(__name__, path="/models", name="Models", order=2)  # type: ignore[no-untyped-call]
+
+confirm = dbc.Modal(
+    [
+        dbc.ModalHeader(dbc.ModalTitle("Change a live model?")),
+        dbc.ModalBody(id=ids.MODELS_CONFIRM_TEXT),
+        dbc.ModalFooter(
+            [
+                dbc.Button("cancel", id=ids.MODELS_CONFIRM_NO, color="secondary", n_clicks=0),
+                dbc.Button(
+                    "apply the change", id=ids.MODELS_CONFIRM_YES, color="danger", n_clicks=0
+                ),
+            ]
+        ),
+    ],
+    id=ids.MODELS_CONFIRM,
+    is_open=False,
+)
 
 layout = html.Div(
     [
@@ -28,10 +47,12 @@ layout = html.Div(
         dcc.Store(id=ids.MODELS_DATA),
         dcc.Store(id=ids.MODELS_NAMES),
         dcc.Store(id=ids.MODELS_CHANGED, data=0),
+        dcc.Store(id=ids.MODELS_PENDING),
+        confirm,
         html.Div(id=ids.MODELS_MESSAGE),
         html.Div(id=ids.MODELS_FEEDBACK),
         html.Div(html.P("loading..."), id=ids.MODELS_TABLE),
-        html.H3(f"Control history (last {HISTORY_LIMIT} changes)"),
+        html.H4(f"Control history (last {HISTORY_LIMIT} changes)", className="mt-4"),
         html.Div(id=ids.MODELS_HISTORY),
     ]
 )
@@ -64,33 +85,58 @@ def show_models(rows: list[dict[str, Any]] | None, shown: list[str] | None) -> t
 
 
 @callback(
-    Output(ids.MODELS_FEEDBACK, "children"),
-    Output(ids.MODELS_CHANGED, "data"),
-    Input(ids.model_action(ALL, ALL), "n_clicks"),
-    Input(ids.model_priority_apply(ALL), "n_clicks"),
-    Input(ids.model_backstop(ALL), "n_clicks"),
-    State(ids.model_priority(ALL), "value"),
-    State(ids.ADMIN_TOKEN, "data"),
-    State(ids.MODELS_DATA, "data"),
-    State(ids.MODELS_CHANGED, "data"),
+    output={
+        "feedback": Output(ids.MODELS_FEEDBACK, "children"),
+        "changed": Output(ids.MODELS_CHANGED, "data"),
+        "pending": Output(ids.MODELS_PENDING, "data"),
+        "confirm": Output(ids.MODELS_CONFIRM, "is_open"),
+        "question": Output(ids.MODELS_CONFIRM_TEXT, "children"),
+    },
+    inputs={
+        "clicks": (
+            Input(ids.model_action(ALL, ALL), "n_clicks"),
+            Input(ids.model_priority_apply(ALL), "n_clicks"),
+            Input(ids.model_backstop(ALL), "n_clicks"),
+            Input(ids.MODELS_CONFIRM_YES, "n_clicks"),
+            Input(ids.MODELS_CONFIRM_NO, "n_clicks"),
+        ),
+        "priorities": State(ids.model_priority(ALL), "value"),
+        "token": State(ids.ADMIN_TOKEN, "data"),
+        "rows": State(ids.MODELS_DATA, "data"),
+        "changed": State(ids.MODELS_CHANGED, "data"),
+        "pending": State(ids.MODELS_PENDING, "data"),
+    },
     prevent_initial_call=True,
 )
 def change_model(
-    _actions: list[int | None],
-    _applies: list[int | None],
-    _toggles: list[int | None],
-    _priorities: list[Any],
+    clicks: tuple[Any, ...],
+    priorities: list[Any],
     token: str | None,
     rows: list[dict[str, Any]] | None,
     changed: int | None,
-) -> tuple[Any, Any]:
-    """Send the change of the clicked button (state, priority or backstop) with the token."""
+    pending: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Send the clicked change with the token; a change to a live model is asked about first."""
+    unchanged = dict.fromkeys(("feedback", "changed", "pending", "confirm", "question"), no_update)
     if not ctx.triggered_id or not ctx.triggered[0]["value"]:
-        return no_update, no_update
-    priorities = {state["id"]["model"]: state.get("value") for state in ctx.states_list[0]}
-    change = requested_change(ctx.triggered_id, priorities, rows or [])
-    if isinstance(change, str):
-        return banner(change), no_update
+        return unchanged
+    typed = {field["id"]["model"]: field.get("value") for field in ctx.args_grouping["priorities"]}
+    step, change = model_change(ctx.triggered_id, typed, rows or [], pending)
+    if step == "refuse":
+        return unchanged | {"feedback": banner(change)}
+    if step == "cancel":
+        return unchanged | {"pending": None, "confirm": False}
     model, changes = change
+    if step == "ask":
+        return unchanged | {
+            "pending": {"model": model, "changes": changes},
+            "confirm": True,
+            "question": confirmation_text(model, changes),
+        }
     reply = apply_change(worker_api(), model, changes, token)
-    return change_feedback(model, changes, reply), (changed or 0) + 1 if reply.ok else no_update
+    return unchanged | {
+        "feedback": change_feedback(model, changes, reply),
+        "changed": (changed or 0) + 1 if reply.ok else no_update,
+        "pending": None,
+        "confirm": False,
+    }

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from dash import html, no_update
+from dash.development.base_component import Component
 
 from console import ids
 from console.api import Reply
@@ -52,7 +53,7 @@ def answer_summary(timeline: dict[str, Any]) -> html.Div:
         ("policy version", answer.get("policy_version"), None),
         (
             "late / duplicate scores",
-            f"{timeline.get('late_scores', 0)} / {timeline.get('duplicate_scores', 0)}",
+            f"{len(as_list(timeline.get('late_scores')))} / {timeline.get('duplicate_scores', 0)}",
             None,
         ),
     ]
@@ -71,22 +72,32 @@ def shown(value: Any) -> str:
 
 
 def scores_table(timeline: dict[str, Any]) -> Any:
-    """Each score: who, when it arrived, how long the model took, and what it said."""
-    scores = [as_dict(s) for s in as_list(timeline.get("scores"))]
+    """Each score, late ones last: who, when it arrived, how long the model took, what it said."""
+    scores = [(as_dict(s), "") for s in as_list(timeline.get("scores"))]
+    scores += [(as_dict(s), " (late)") for s in as_list(timeline.get("late_scores"))]
     if not scores:
         return html.P("no scores yet")
     rows = [
         [
-            shown(s.get("model")),
+            shown(s.get("model")) + late,
             shown(s.get("model_version")),
             since(s.get("arrived_at"), timeline.get("opened_at")),
             evaluation_time(s),
             "yes" if s.get("ok") else "no",
             shown(s.get("result") if s.get("ok") else s.get("error")),
         ]
-        for s in scores
+        for s, late in scores
     ]
     return table(SCORE_HEADERS, rows, id=ids.INSPECT_SCORES_TABLE)
+
+
+def payload_view(timeline: dict[str, Any]) -> Component:
+    """The request as read back from Kafka, pretty-printed (or why it is not shown)."""
+    request = timeline.get("request")
+    if not isinstance(request, dict):
+        return html.P("the request could no longer be read from Kafka", className="text-muted")
+    text = json.dumps(request, indent=2, sort_keys=True)
+    return html.Pre(text, id=ids.INSPECT_PAYLOAD, className="bg-light p-2 border rounded")
 
 
 def evaluation_time(score: dict[str, Any]) -> str:
@@ -103,6 +114,7 @@ def inspect_values(request_id: str | None, reply: Reply | None) -> dict[str, Any
             "message": html.P(prompt),
             "summary": None,
             "scores": None,
+            "payload": None,
             "figure": empty_figure("Request", prompt),
         }
     if reply.status == 404:
@@ -112,14 +124,16 @@ def inspect_values(request_id: str | None, reply: Reply | None) -> dict[str, Any
             "message": message,
             "summary": None,
             "scores": None,
+            "payload": None,
             "figure": empty_figure(f"Request {request_id}", "unknown request id"),
         }
     if not reply.ok:
-        stale = dict.fromkeys(("summary", "scores", "figure"), no_update)
+        stale = dict.fromkeys(("summary", "scores", "payload", "figure"), no_update)
         return stale | {"message": None if reply.unreachable else banner(reply.error or "")}
     return {
         "message": None,
         "summary": answer_summary(reply.body),
         "scores": scores_table(reply.body),
+        "payload": payload_view(reply.body),
         "figure": request_timeline(reply.body),
     }

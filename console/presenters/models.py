@@ -7,19 +7,27 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dash import dcc, html, no_update
+from dash.development.base_component import Component
 
 from console import ids
 from console.api import Reply, WorkerAPI
 from console.components import DASH, banner, clock, millis, notice, page_problem, percent, table
 from console.values import as_dict, as_list, number
 
-ACTIONS = {"live": "deploy", "shadow": "shadow", "off": "undeploy"}
+ACTIONS = {"live": "deploy", "shadow": "shadow", "off": "turn off"}
+#: The state changes offered from each state (the registry refuses none of them, except
+#: ``live`` for the canary); a model the registry does not know yet can be given any state.
+TRANSITIONS = {"live": ("shadow", "off"), "shadow": ("live", "off"), "off": ("shadow",)}
+BUTTON_COLORS = {"live": "success", "shadow": "secondary", "off": "danger"}
 CELLS = {
+    "version": "version",
     "state": "state",
     "priority": "priority",
     "backstop": "backstop",
     "win_rate": "win rate",
-    "p99_eval": "p99 eval",
+    "error_rate": "error rate",
+    "late_rate": "late rate",
+    "eval": "eval p50 / p99",
     "agree_official": "agrees with answer",
     "agree_canary": "agrees with canary",
     "would_have_won": "would have won",
@@ -45,17 +53,27 @@ def model_row(name: str, registered: Mapping[str, Any], stats: Mapping[str, Any]
         would_have_won = (
             f"{percent(stats.get('would_have_won_rate'))} ({stats.get('would_have_won', 0)})"
         )
+    eval_ms = as_dict(stats.get("eval_ms"))
     cells = {
+        "version": registered.get("model_version") or DASH,
         "state": state or DASH,
         "priority": DASH if priority is None else str(priority),
         "backstop": "yes" if backstop else "no",
         "win_rate": percent(stats.get("win_rate")),
-        "p99_eval": millis(as_dict(stats.get("eval_ms")).get("p99")),
+        "error_rate": percent(stats.get("error_rate")),
+        "late_rate": percent(stats.get("late_rate")),
+        "eval": f"{millis(eval_ms.get('p50'))} / {millis(eval_ms.get('p99'))}",
         "agree_official": agreement(stats.get("agree_official")),
         "agree_canary": agreement(stats.get("agree_canary")),
         "would_have_won": would_have_won,
     }
-    return {"name": name, "priority": priority, "backstop": backstop, "cells": cells}
+    return {
+        "name": name,
+        "state": state,
+        "priority": priority,
+        "backstop": backstop,
+        "cells": cells,
+    }
 
 
 def model_rows(models: Reply, stats: Reply) -> list[dict[str, Any]]:
@@ -75,33 +93,59 @@ def hooks(model: str, action: str) -> dict[str, Any]:
     return {"n_clicks": 0, "data-model": model, "data-action": action}
 
 
-def controls(name: str, priority: Any) -> list[html.Div]:
-    """The state buttons, the priority input + apply button and the backstop toggle of a row."""
+def transitions(state: Any) -> tuple[str, ...]:
+    """The states a model in ``state`` can be moved to from the console."""
+    return TRANSITIONS.get(str(state), tuple(ACTIONS))
+
+
+def controls(name: str, state: Any, priority: Any) -> list[Component]:
+    """The row's state buttons (only the changes that apply to its state), the priority input
+    + apply button and the backstop toggle."""
     buttons = [
-        html.Button(label, id=ids.model_action(name, state), **hooks(name, state))
-        for state, label in ACTIONS.items()
+        html.Button(
+            ACTIONS[target],
+            id=ids.model_action(name, target),
+            className=f"btn btn-sm btn-outline-{BUTTON_COLORS[target]} me-1",
+            **hooks(name, target),
+        )
+        for target in transitions(state)
     ]
     priority_input = dcc.Input(
         id=ids.model_priority(name),
         type="number",
         step=1,
         value=priority,
+        className="form-control form-control-sm",
         style={"width": "5em"},
     )
-    apply = html.Button("apply", id=ids.model_priority_apply(name), **hooks(name, "priority"))
-    toggle = html.Button("toggle", id=ids.model_backstop(name), **hooks(name, "backstop"))
-    return [html.Div(buttons), html.Div([priority_input, apply]), html.Div(toggle)]
+    apply = html.Button(
+        "apply",
+        id=ids.model_priority_apply(name),
+        className="btn btn-sm btn-primary",
+        **hooks(name, "priority"),
+    )
+    toggle = html.Button(
+        "toggle",
+        id=ids.model_backstop(name),
+        className="btn btn-sm btn-light border",
+        **hooks(name, "backstop"),
+    )
+    return [
+        html.Div(buttons, className="text-nowrap"),
+        html.Div([priority_input, apply], className="d-flex gap-1"),
+        html.Div(toggle),
+    ]
 
 
-def models_table(rows: Sequence[Mapping[str, Any]]) -> html.Table | html.P:
-    """The whole table (rebuilt only when the set of models changes)."""
+def models_table(rows: Sequence[Mapping[str, Any]]) -> Component:
+    """The whole table (rebuilt only when models come or go, or change state)."""
     if not rows:
         return html.P("no models yet")
     body = [
         [
             html.Strong(row["name"]),
             *(html.Span(row["cells"][f], id=ids.model_cell(row["name"], f)) for f in CELLS),
-            *controls(row["name"], row["priority"]),
+            *controls(row["name"], row.get("state"), row["priority"]),
         ]
         for row in rows
     ]
@@ -121,13 +165,12 @@ def render_models(
     shown: Sequence[str] | None,
     cell_ids: Sequence[Mapping[str, str]],
 ) -> tuple[Any, Any, Any]:
-    """Rebuild the table when models come or go; otherwise only refresh cell texts in place.
-
-    Refreshing in place keeps what an operator is typing into a priority input.
-    """
+    """Rebuild the table when models come or go or change state (their buttons differ);
+    otherwise only refresh cell texts in place, which keeps what an operator is typing into
+    a priority input. ``shown`` is the ``name:state`` list of the table on the page."""
     if rows is None:  # nothing loaded yet
         return no_update, no_update, [no_update] * len(cell_ids)
-    names = [row["name"] for row in rows]
+    names = [f"{row['name']}:{row.get('state')}" for row in rows]
     if shown is None or names != list(shown):
         return models_table(rows), names, [no_update] * len(cell_ids)
     return no_update, no_update, cell_values(rows, cell_ids)
@@ -199,9 +242,39 @@ def apply_change(api: WorkerAPI, model: str, changes: dict[str, Any], token: str
     return api.set_model(model, changes, token=token)
 
 
-def change_feedback(model: str, changes: Mapping[str, Any], reply: Reply) -> html.Div:
+def needs_confirmation(model: str, rows: Sequence[Mapping[str, Any]]) -> bool:
+    """A change to a live model is confirmed first: it may change the answers clients get."""
+    return any(row.get("name") == model and row.get("state") == "live" for row in rows)
+
+
+def confirmation_text(model: str, changes: Mapping[str, Any]) -> str:
+    """What the confirmation dialog asks."""
+    return f"{model} is live: its scores may be the answers clients get. Apply {describe(changes)}?"
+
+
+def change_feedback(model: str, changes: Mapping[str, Any], reply: Reply) -> Component:
     """A confirmation naming the new registry version, or the error (e.g. 403, 422)."""
     if not reply.ok:
         return banner(f"{model}: {describe(changes)} failed: {reply.error}")
     version = reply.body.get("version", "?")
     return notice(f"{model}: {describe(changes)} applied (registry version {version})")
+
+
+def model_change(
+    trigger: Any,
+    priorities: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    pending: Mapping[str, Any] | None,
+) -> tuple[str, Any]:
+    """What a click leads to: ``("send", (model, changes))``, ``("ask", (model, changes))``
+    for a change to a live model, ``("cancel", None)`` or ``("refuse", reason)``."""
+    if trigger == ids.MODELS_CONFIRM_YES:
+        if not pending:
+            return "cancel", None
+        return "send", (str(pending.get("model")), dict(as_dict(pending.get("changes"))))
+    if trigger == ids.MODELS_CONFIRM_NO or not isinstance(trigger, Mapping):
+        return "cancel", None
+    change = requested_change(trigger, priorities, rows)
+    if isinstance(change, str):
+        return "refuse", change
+    return ("ask" if needs_confirmation(change[0], rows) else "send"), change

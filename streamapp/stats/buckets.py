@@ -1,7 +1,9 @@
 """Per-minute buckets of statistics, as plain functions over plain values.
 
 A *bucket* is a plain dict per minute: counters plus mergeable DDSketch quantile sketches per
-model, folded from observations (``streamapp.stats.observations``).
+model, folded from observations (``streamapp.stats.observations``). Inside its minute a bucket
+also counts answers per 10-second slot (``slots``), so throughput and outcome rates have a
+10 s resolution while the sketches stay per minute.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from streamapp.core.policy import ModelRule
 from streamapp.stats.observations import agree
 
 BUCKET_MS = 60_000
+SLOT_MS = 10_000
+SLOTS_PER_BUCKET = BUCKET_MS // SLOT_MS
+#: What each 10-second slot counts: answers, ``no_result`` answers, scores and failed scores.
+SLOT_COUNTERS = ("requests", "no_result", "scores", "errors")
 RELATIVE_ACCURACY = 0.01
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999}
 QQ_POINTS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
@@ -27,6 +33,11 @@ SKETCHES = ("eval", "rtt", "values")
 def bucket_of(at_ms: int) -> int:
     """The minute an instant belongs to (epoch ms of its start)."""
     return at_ms - at_ms % BUCKET_MS
+
+
+def slot_of(at_ms: int) -> int:
+    """The index (0..5) of the 10-second slot an instant falls in, within its minute."""
+    return (at_ms % BUCKET_MS) // SLOT_MS
 
 
 class Accumulator:
@@ -41,6 +52,12 @@ class Accumulator:
         self.by_status: dict[str, int] = dict(bucket.get("by_status", {}))
         self.by_rule: dict[str, int] = dict(bucket.get("by_rule", {}))
         self.pairs: dict[str, list[int]] = {k: list(v) for k, v in bucket.get("pairs", {}).items()}
+        stored_slots = bucket.get("slots", {})
+        self.slots: dict[str, list[int]] = {
+            k: list(stored_slots.get(k, [0] * SLOTS_PER_BUCKET)) for k in SLOT_COUNTERS
+        }
+        #: Time from the mailbox opening to its answer, every answer of the minute.
+        self.e2e = load_sketch(bucket.get("e2e"))
         self.models: dict[str, dict[str, Any]] = {}
         for name, stored in bucket.get("models", {}).items():
             entry = {k: v for k, v in stored.items() if k not in SKETCHES}
@@ -78,6 +95,13 @@ class Accumulator:
         _bump(self.by_status, observation["status"])
         _bump(self.by_rule, observation["rule"])
         scores = observation["scores"]
+        slot = slot_of(observation["at"])
+        self.slots["requests"][slot] += 1
+        self.slots["no_result"][slot] += int(observation["status"] == "no_result")
+        self.slots["scores"][slot] += len(scores)
+        self.slots["errors"][slot] += sum(1 for s in scores if not s["ok"])
+        if "e2e_ms" in observation:
+            self.e2e.add(float(observation["e2e_ms"]))
         results = {s["model"]: s["result"] for s in scores if s["ok"]}
         for score in scores:
             entry = self.model(score["model"])
@@ -116,6 +140,8 @@ class Accumulator:
             "by_status": self.by_status,
             "by_rule": self.by_rule,
             "pairs": self.pairs,
+            "slots": self.slots,
+            "e2e": dump_sketch(self.e2e),
             "models": models,
         }
 
@@ -164,6 +190,10 @@ def combine(parts: Iterable[Accumulator], *, minute: int = 0) -> Accumulator:
             pair = total.pairs.setdefault(key, [0, 0])
             pair[0] += n
             pair[1] += agreed
+        for key, counts in part.slots.items():
+            total.slots[key] = [a + b for a, b in zip(total.slots[key], counts, strict=True)]
+        if part.e2e.count:
+            total.e2e.merge(part.e2e)
         for name, entry in part.models.items():
             into = total.model(name)
             for key in ("scores", "errors", "late", "wins", "would_have_won"):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from typing import Any
 
 import orjson
 
@@ -17,6 +19,7 @@ from streamapp.core.mailbox import Mailbox
 from streamapp.stats import metrics
 from streamapp.stats.buckets import BUCKET_MS, Accumulator, bucket_of
 from streamapp.stats.observations import decision, late_score
+from streamapp.stats.recent import KEPT, summary
 from streamapp.worker import bulk, engine
 from streamapp.worker.clock import now_ms
 from streamapp.worker.registry_cache import canary_name, current_registry
@@ -28,6 +31,8 @@ KEEP_MINUTES = 2
 
 _open: dict[tuple[int, int], Accumulator] = {}
 _dirty: set[tuple[int, int]] = set()
+#: The latest answers of this worker, newest last (for ``GET /v1/requests``).
+_recent: deque[dict[str, Any]] = deque(maxlen=KEPT)
 
 
 def bucket_key(partition: int, minute: int) -> bytes:
@@ -44,7 +49,8 @@ def _accumulator(partition: int, minute: int) -> Accumulator:
 
 
 def answered(mailbox: Mailbox) -> None:
-    """Fold the observation of an answered mailbox."""
+    """Fold the observation of an answered mailbox (and remember it among the latest)."""
+    _recent.append(summary(mailbox))
     if not settings.stats_enabled:
         return
     observation = decision(mailbox, current_registry())
@@ -62,6 +68,11 @@ def late(partition: int, model: str, eval_ms: float, rtt_ms: int) -> None:
     observation = late_score(model, at_ms=at, eval_ms=eval_ms, rtt_ms=rtt_ms)
     _accumulator(partition, minute).add(observation, canary_name())
     _dirty.add((partition, minute))
+
+
+def recent_answers() -> list[dict[str, Any]]:
+    """Summaries of this worker's latest answers, oldest first."""
+    return list(_recent)
 
 
 def unwritten_buckets() -> dict[tuple[int, int], dict[str, object]]:

@@ -79,6 +79,7 @@ def decision(mailbox: Mailbox, registry: Registry) -> dict[str, Any]:
         "winner": decided.model,
         "result": decided.result,
         "late": decided.late,
+        "e2e_ms": max(0, decided.answered_ms - mailbox.opened_ms),
         "deadline_missed": decided.answered_ms > mailbox.deadline_ms + MISS_GRACE_MS,
         "scores": scores,
     }

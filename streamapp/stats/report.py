@@ -10,11 +10,14 @@ from streamapp.core.policy import Registry
 from streamapp.stats.buckets import (
     BUCKET_MS,
     QQ_POINTS,
+    SLOT_MS,
     Accumulator,
+    bucket_of,
     combine,
     model_summary,
     quantiles,
     rate,
+    slot_of,
 )
 
 HISTOGRAM_STEPS = 20
@@ -96,11 +99,16 @@ def bucket_view(one: Accumulator, names: Sequence[str]) -> dict[str, Any]:
         "minute": one.minute,
         "requests": one.counts["requests"],
         "deadline_misses": one.counts["deadline_misses"],
+        "by_status": one.by_status,
         "by_rule": one.by_rule,
+        "slots": one.slots,
+        "e2e_ms": quantiles(one.e2e),
         "models": {
             name: {
                 "wins": entry["wins"],
                 "scores": entry["scores"],
+                "errors": entry["errors"],
+                "late": entry["late"],
                 "eval_ms": quantiles(entry["eval"]),
                 "rtt_ms": quantiles(entry["rtt"]),
             }
@@ -108,6 +116,13 @@ def bucket_view(one: Accumulator, names: Sequence[str]) -> dict[str, Any]:
             if name in names
         },
     }
+
+
+def last_full_slot(parts: Sequence[Accumulator], now_ms: int) -> int:
+    """Answers in the last complete 10-second slot before ``now_ms`` (all partitions)."""
+    start = now_ms - now_ms % SLOT_MS - SLOT_MS
+    minute, slot = bucket_of(start), slot_of(start)
+    return sum(p.slots["requests"][slot] for p in parts if p.minute == minute)
 
 
 def report(
@@ -133,22 +148,24 @@ def report(
     total = combine(parts)
     names = sorted(n for n in total.models if models is None or n in models)
     answers = total.counts["answers"]
-    last_minute = now_ms - now_ms % BUCKET_MS - BUCKET_MS
-    last_full = next((p.counts for p in parts if p.minute == last_minute), None)
+    answered_last_slot = last_full_slot(parts, now_ms)
     return {
         "now": now_ms,
         "bucket_s": BUCKET_MS // 1000,
+        "slot_s": SLOT_MS // 1000,
         "since": since_ms,
         "until": until_ms,
         "totals": {
             "requests": total.counts["requests"],
             "answers": answers,
-            "throughput_per_s": round((last_full or {}).get("requests", 0) / 60, 3),
+            "throughput_per_s": round(answered_last_slot / (SLOT_MS / 1000), 3),
+            "throughput_window_s": SLOT_MS // 1000,
             "by_status": total.by_status,
             "by_rule": total.by_rule,
             "deadline_misses": total.counts["deadline_misses"],
             "late_answers": total.counts["late_answers"],
             "pending_mailboxes": pending,
+            "e2e_ms": quantiles(total.e2e),
         },
         "models": {
             name: model_summary(total.models[name], answers, registry.models.get(name))

@@ -1,4 +1,5 @@
-"""``GET /v1/requests/{request_id}``: a mailbox's timeline, served by the worker that holds it.
+"""``GET /v1/requests/{request_id}``: a mailbox's timeline, served by the worker that holds it;
+``GET /v1/requests``: the latest answers of every worker, filtered.
 
 An open or recently closed mailbox is read from the worker's memory, an older one from the
 table. The payload is not kept in the mailbox: it is read from the requests topic at the
@@ -17,14 +18,18 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.web import Request, Response, View
 
 from streamapp.app import app, settings
-from streamapp.web.peers import ask_peers_for, forwarded_headers
-from streamapp.web.problems import HTTPProblem, problem_response, require_reader
+from streamapp.stats.folding import recent_answers
+from streamapp.stats.recent import KEPT, select
+from streamapp.web.peers import ask_all_peers, ask_peers_for, forwarded_headers
+from streamapp.web.problems import HTTPProblem, problem_response, query_int, require_reader
 from streamapp.worker import registry_cache
 from streamapp.worker.closed_store import mailbox_record
 from streamapp.worker.state import rendezvous, store
 
 log = logging.getLogger(__name__)
 PAYLOAD_TIMEOUT_S = 2.0
+DEFAULT_LATEST = 50
+FILTERS = ("rule", "status", "model")
 
 
 def timeline(record: dict[str, Any], state: str) -> dict[str, Any]:
@@ -136,3 +141,28 @@ class RequestTimeline(View):
             },
             status=404,
         )
+
+
+@app.page("/v1/requests")
+class LatestAnswers(View):
+    """The latest answers (kept in memory, the newest 1000 per worker), newest first."""
+
+    async def get(self, request: Request) -> Response:
+        """Up to ``limit`` answers, only those matching ``rule``, ``status`` and ``model`` (the
+        winner) when given; every worker's unless ``local=1``. Needs the read token when set."""
+        try:
+            require_reader(request, settings)
+            limit = query_int(request, "limit", default=DEFAULT_LATEST, minimum=1, maximum=KEPT)
+        except HTTPProblem as problem:
+            return problem_response(self, problem)
+        wanted = {key: request.query.get(key) or None for key in FILTERS}
+        found = recent_answers()
+        if request.query.get("local") != "1":
+            query = "&".join(f"{k}={quote(v, safe='')}" for k, v in wanted.items() if v)
+            path = f"/v1/requests?local=1&limit={limit}" + (f"&{query}" if query else "")
+            for reply in await ask_all_peers(path, headers=forwarded_headers(request)):
+                found.extend(reply.get("answers", []))
+        latest = select(
+            found, limit=limit, rule=wanted["rule"], status=wanted["status"], model=wanted["model"]
+        )
+        return self.json({"answers": latest})

@@ -258,6 +258,33 @@ def openapi_document(*, title: str = "rendezvous worker", version: str = "1") ->
                     },
                 }
             },
+            "/v1/requests": {
+                "get": {
+                    "summary": "the latest answers of every worker, newest first, filtered",
+                    "security": READ_SECURED,
+                    "parameters": [
+                        _query("limit", "how many (default 50)", minimum=1, maximum=1000),
+                        *(
+                            {
+                                "name": name,
+                                "in": "query",
+                                "description": f"only answers with this {what}",
+                                "schema": {"type": "string"},
+                            }
+                            for name, what in (
+                                ("rule", "policy rule"),
+                                ("status", "status (ok, no_result, rejected)"),
+                                ("model", "winning model"),
+                            )
+                        ),
+                    ],
+                    "responses": {
+                        "200": {"description": "answers: request id, status, rule, model, times"},
+                        **READ_AUTH_ERRORS,
+                        "422": _error("limit is not an integer within its bounds"),
+                    },
+                }
+            },
             "/v1/requests/{request_id}": {
                 "get": {
                     "summary": "a request's mailbox timeline (any worker answers)",

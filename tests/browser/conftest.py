@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import threading
 import time
@@ -26,7 +27,10 @@ from tests.conftest import REPO
 from tests.integration.harness import System, request_body
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO / "test-artifacts" / "browser"
+#: Screenshots go here (git-ignored); RENDEZVOUS_BROWSER_ARTIFACTS names another directory.
+ARTIFACTS = Path(
+    os.environ.get("RENDEZVOUS_BROWSER_ARTIFACTS") or REPO / "test-artifacts" / "browser"
+)
 REGISTRY = {
     "linear": {"state": "live", "priority": 20},
     "scorecard": {"state": "live", "priority": 10},

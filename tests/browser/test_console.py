@@ -36,6 +36,11 @@ def save_token(page: Any, console: str) -> None:
     assert ADMIN_TOKEN not in page.content(), "the token must never be shown back"
 
 
+def confirm_change(page: Any, question: str) -> None:
+    page.wait_for_selector(f"#models-confirm-text:has-text('{question}')", timeout=WAIT_MS)
+    page.click("#models-confirm-yes")
+
+
 def feedback_says(page: Any, text: str) -> None:
     page.wait_for_selector(f"#models-feedback:has-text('{text}')", timeout=WAIT_MS)
 
@@ -45,7 +50,7 @@ def test_overview_shows_live_non_zero_numbers(stack: dict, page: Any) -> None:
     page.wait_for_function(
         "() => { const e = document.querySelector('#overview-requests');"
         " return e && /[1-9]/.test(e.innerText); }",
-        timeout=60_000,
+        timeout=120_000,  # the first test: the stack may still be warming up on a busy machine
     )
     first = page.inner_text("#overview-requests")
     page.wait_for_function(
@@ -53,7 +58,39 @@ def test_overview_shows_live_non_zero_numbers(stack: dict, page: Any) -> None:
         timeout=WAIT_MS,
     )  # refreshes live, without reloading the page
     assert "linear" in page.inner_text("#overview-live")
+    # 15 requests/s are sent: the tile shows the real rate, not a minute's average.
+    page.wait_for_function(
+        "() => parseFloat(document.querySelector('#overview-requests-per-s').innerText) >= 8",
+        timeout=WAIT_MS,
+    )
+    page.hover("#overview-pending-wakeups-label")
+    page.wait_for_selector(".tooltip:has-text('deadline clock')", timeout=WAIT_MS)
     screenshot(page, "overview")
+
+
+#: The requests/s series of the overview's throughput chart: [[x, y], ...].
+THROUGHPUT = """() => {
+    const plot = document.querySelector('#overview-throughput .js-plotly-plot');
+    const trace = plot && plot.data && plot.data[0];
+    return trace ? trace.x.map((x, i) => [x, trace.y[i]]) : [];
+}"""
+
+
+def test_the_throughput_time_series_moves_while_traffic_runs(stack: dict, page: Any) -> None:
+    page.goto(stack["console"] + "/")
+    page.click("label:has-text('last 15 minutes')")
+    page.wait_for_function(f"() => ({THROUGHPUT})().some(([x, y]) => y > 0)", timeout=60_000)
+    before = page.evaluate(THROUGHPUT)
+    last_x = before[-1][0]
+    # A new 10-second point appears as time passes, drawn from answers read live.
+    page.wait_for_function(
+        f"() => {{ const s = ({THROUGHPUT})(); return s.length && s[s.length - 1][0] > "
+        f"{json.dumps(last_x)} && s[s.length - 1][1] > 0; }}",
+        timeout=WAIT_MS,
+    )
+    after = page.evaluate(THROUGHPUT)
+    assert after[-1][1] > 5, after[-5:]  # ~15 requests/s are sent
+    screenshot(page, "overview-15-minutes")
 
 
 def test_changing_a_priority_in_the_console_changes_the_winner(stack: dict, page: Any) -> None:
@@ -62,6 +99,7 @@ def test_changing_a_priority_in_the_console_changes_the_winner(stack: dict, page
     field = 'input[id=\'{"model":"scorecard","type":"model-priority"}\']'
     page.fill(field, "50")
     page.click('button[data-model="scorecard"][data-action="priority"]')
+    confirm_change(page, "scorecard is live")
     feedback_says(page, "scorecard")
     changed_at = time.time()
     wins_from_now_on(stack, "scorecard", after=changed_at)
@@ -75,7 +113,10 @@ def test_undeploying_the_current_winner_makes_it_stop_winning(stack: dict, page:
         lambda: bool(stack["traffic"].winners_since(since)), timeout_s=30, what="a recent answer"
     )
     winner = stack["traffic"].winners_since(since)[-1]
+    # The winner is live: it offers shadow and off (not deploy), and asks before changing.
+    assert page.locator(f'button[data-model="{winner}"][data-action="live"]').count() == 0
     page.click(f'button[data-model="{winner}"][data-action="off"]')
+    confirm_change(page, f"{winner} is live")
     feedback_says(page, winner)
     undeployed_at = time.time()
     traffic = stack["traffic"]
@@ -86,6 +127,11 @@ def test_undeploying_the_current_winner_makes_it_stop_winning(stack: dict, page:
     )
     assert winner not in traffic.winners_since(undeployed_at)
     page.wait_for_selector("#models-history-table:has-text('set_model')", timeout=WAIT_MS)
+    # Now off, its row offers only the way back: shadow.
+    page.wait_for_selector(
+        f'button[data-model="{winner}"][data-action="off"]', state="detached", timeout=WAIT_MS
+    )
+    assert page.locator(f'button[data-model="{winner}"][data-action="shadow"]').count() == 1
     screenshot(page, "models-after-undeploy")
 
 
@@ -121,6 +167,41 @@ def test_request_inspector_shows_a_real_requests_timeline(stack: dict, page: Any
     page.fill("#inspect-request-id", "no-such-request")
     page.click("#inspect-submit")
     page.wait_for_selector("#inspect-message:has-text('no-such-request')", timeout=WAIT_MS)
+
+
+def test_a_request_on_the_requests_page_opens_in_the_inspector(stack: dict, page: Any) -> None:
+    page.goto(stack["console"] + "/requests")
+    first = page.locator("#requests-grid a.request-link").first
+    first.wait_for(timeout=60_000)
+    screenshot(page, "requests")
+    request_id = first.inner_text()
+    answer = stack["traffic"].answers.get(request_id)
+    # The table refreshes twice a second with newer answers on top, so click this request's
+    # own link, wherever it has moved to, not whatever row is first by then.
+    page.get_by_role("link", name=request_id, exact=True).click()
+    page.wait_for_url(f"**/inspect?request_id={request_id}", timeout=WAIT_MS)
+    page.wait_for_selector("#inspect-rule", timeout=WAIT_MS)
+    if answer is not None:  # the answer as read from Kafka
+        assert answer["rule"] in page.inner_text("#inspect-summary")
+    payload = json.loads(page.inner_text("#inspect-payload"))
+    assert payload["request_id"] == request_id and "features" in payload["payload"]
+    page.wait_for_selector("#inspect-timeline .main-svg", timeout=WAIT_MS)
+    screenshot(page, "inspect-from-requests")
+
+
+def test_the_requests_page_filters_by_winning_model(stack: dict, page: Any) -> None:
+    page.goto(stack["console"] + "/requests")
+    page.locator("#requests-grid a.request-link").first.wait_for(timeout=60_000)
+    model = page.inner_text("#requests-grid tbody tr:first-child td:nth-child(5)")
+    page.click("#requests-model")
+    page.keyboard.type(model)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "(model) => { const rows = [...document.querySelectorAll('#requests-grid tbody tr')];"
+        " return rows.length > 0 && rows.every(r => r.cells[4].innerText === model); }",
+        arg=model,
+        timeout=60_000,
+    )
 
 
 @pytest.mark.parametrize("path", ["/latency", "/agreement"])

@@ -126,7 +126,8 @@ def test_overview_shows_throughput_misses_pending_and_live_models() -> None:
     assert values["deadline_misses"] == "3"
     assert values["pending_mailboxes"] == "4"
     assert values["live"] == "1: forest"
-    assert values["worker"] == "worker w-1: ready, policy version 7, pending wake-ups 2"
+    assert values["worker"] == "worker w-1: ready, policy version 7"
+    assert values["pending_wakeups"] == "2"
     assert values["message"] is None
     assert list(values["answers_by_rule"].data[0].x) == ["top_priority"]
 
@@ -157,7 +158,7 @@ def test_model_rows_merge_the_registry_and_the_stats_in_registry_order() -> None
     assert [row["name"] for row in rows] == ["forest", "canary", "rules", "newcomer"]
     forest, canary, rules, newcomer = (row["cells"] for row in rows)
     assert forest["win_rate"] == "25.0%"
-    assert forest["p99_eval"] == "20 ms"
+    assert forest["eval"] == "- / 20 ms"
     assert forest["agree_official"] == "91.0% of 900"
     assert forest["agree_canary"] == "-"
     assert forest["would_have_won"] == "-"
@@ -166,7 +167,7 @@ def test_model_rows_merge_the_registry_and_the_stats_in_registry_order() -> None
     assert newcomer["state"] == "-"
 
 
-def test_the_table_is_rebuilt_only_when_models_come_or_go() -> None:
+def test_the_table_is_rebuilt_only_when_models_come_go_or_change_state() -> None:
     rows = model_rows(MODELS, STATS)
     ids = [
         {"type": "model-cell", "model": "rules", "field": "state"},
@@ -174,14 +175,16 @@ def test_the_table_is_rebuilt_only_when_models_come_or_go() -> None:
     ]
 
     table, names, cells = render_models(rows, None, ids)
-    assert names == ["forest", "canary", "rules", "newcomer"]
+    assert names == ["forest:live", "canary:shadow", "rules:live", "newcomer:None"]
     assert cells == [no_update, no_update]
     undeploy = find(table, {"type": "model-action", "model": "forest", "action": "off"})
-    assert undeploy is not None and undeploy.children == "undeploy"
+    assert undeploy is not None and undeploy.children == "turn off"
     priority = find(table, {"type": "model-priority", "model": "forest"})
     assert priority.value == 5
 
     assert render_models(rows, names, ids) == (no_update, no_update, ["live", "25.0%"])
+    shadowed = [{**row, "state": "shadow"} if row["name"] == "forest" else row for row in rows]
+    assert render_models(shadowed, names, ids)[0] is not no_update
 
 
 def test_an_empty_registry_says_so_and_nothing_loaded_changes_nothing() -> None:
@@ -371,7 +374,7 @@ def test_layout_has_a_password_token_field_a_session_store_and_one_refresh(
     assert find(layout, "refresh").interval == 1500
     assert find(layout, "worker-banner") is not None
     paths = sorted(page["path"] for page in dash.page_registry.values())
-    assert paths == ["/", "/agreement", "/inspect", "/latency", "/models"]
+    assert paths == ["/", "/agreement", "/inspect", "/latency", "/models", "/requests"]
 
 
 def post_callback(console: dash.Dash, payload: dict[str, Any]) -> dict[str, Any]:
@@ -383,14 +386,15 @@ def post_callback(console: dash.Dash, payload: dict[str, Any]) -> dict[str, Any]
 def test_the_wired_overview_callback_reads_stats(
     console: dash.Dash, worker: list[httpx.Request]
 ) -> None:
-    tile_ids = ["overview-requests-per-s", "overview-requests", "overview-deadline-misses"]
-    tile_ids += ["overview-pending-mailboxes", "overview-live", "overview-worker"]
-    outputs = [{"id": i, "property": "children"} for i in [*tile_ids, "overview-message"]]
-    outputs.append({"id": "overview-answers-by-rule", "property": "figure"})
+    declared = sys.modules["pages.overview"].OUTPUTS.values()
+    outputs = [{"id": o.component_id, "property": o.component_property} for o in declared]
     payload = {
         "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
         "outputs": outputs,
-        "inputs": [{"id": "refresh", "property": "n_intervals", "value": 3}],
+        "inputs": [
+            {"id": "refresh", "property": "n_intervals", "value": 3},
+            {"id": "overview-window", "property": "value", "value": 15},
+        ],
         "state": [],
         "changedPropIds": ["refresh.n_intervals"],
     }
@@ -399,36 +403,60 @@ def test_the_wired_overview_callback_reads_stats(
 
     assert response["overview-deadline-misses"]["children"] == "3"
     assert response["overview-live"]["children"] == "1: forest"
+    assert response["overview-pending-wakeups"]["children"] == "2"
+    assert "overview-throughput" in response
     assert {r.url.path for r in worker} == {"/health", "/v1/stats"}
+    (stats,) = [r for r in worker if r.url.path == "/v1/stats"]
+    assert stats.url.params["buckets"] == "1"
 
 
-def test_the_wired_undeploy_button_sends_the_token_and_shows_a_403(
-    console: dash.Dash, worker: list[httpx.Request]
-) -> None:
-    undeploy = {"type": "model-action", "model": "forest", "action": "off"}
+UNDEPLOY = {"type": "model-action", "model": "forest", "action": "off"}
+
+
+def click_models(
+    console: dash.Dash, rows: list[dict[str, Any]], pending: Any = None, *, confirm: bool = False
+) -> dict[str, Any]:
+    """Post a click on forest's undeploy button (or on the dialog's confirm button)."""
+    undeploy = UNDEPLOY
+    trigger = (
+        "models-confirm-yes.n_clicks"
+        if confirm
+        else (json.dumps(undeploy, separators=(",", ":"), sort_keys=True) + ".n_clicks")
+    )
     payload = {
-        "output": "..models-feedback.children...models-changed.data..",
+        "output": "..models-feedback.children...models-changed.data...models-pending.data..."
+        "models-confirm.is_open...models-confirm-text.children..",
         "outputs": [
             {"id": "models-feedback", "property": "children"},
             {"id": "models-changed", "property": "data"},
+            {"id": "models-pending", "property": "data"},
+            {"id": "models-confirm", "property": "is_open"},
+            {"id": "models-confirm-text", "property": "children"},
         ],
         "inputs": [
             [{"id": undeploy, "property": "n_clicks", "value": 1}],
             [{"id": {"type": "model-priority-apply", "model": "forest"}, "property": "n_clicks"}],
             [{"id": {"type": "model-backstop", "model": "forest"}, "property": "n_clicks"}],
+            {"id": "models-confirm-yes", "property": "n_clicks", "value": int(confirm)},
+            {"id": "models-confirm-no", "property": "n_clicks", "value": 0},
         ],
         "state": [
             [{"id": {"type": "model-priority", "model": "forest"}, "property": "value"}],
             {"id": "admin-token", "property": "data", "value": "wrong"},
-            {"id": "models-data", "property": "data", "value": []},
+            {"id": "models-data", "property": "data", "value": rows},
             {"id": "models-changed", "property": "data", "value": 0},
+            {"id": "models-pending", "property": "data", "value": pending},
         ],
-        "changedPropIds": [
-            json.dumps(undeploy, separators=(",", ":"), sort_keys=True) + ".n_clicks"
-        ],
+        "changedPropIds": [trigger],
     }
+    return post_callback(console, payload)
 
-    response = post_callback(console, payload)
+
+def test_the_wired_undeploy_button_sends_the_token_and_shows_a_403(
+    console: dash.Dash, worker: list[httpx.Request]
+) -> None:
+    shadow_forest = [{"name": "forest", "state": "shadow"}]
+    response = click_models(console, shadow_forest)
 
     feedback = response["models-feedback"]["children"]["props"]["children"]
     assert feedback == "forest: state -> off failed: forbidden (403): wrong admin token"
@@ -436,3 +464,44 @@ def test_the_wired_undeploy_button_sends_the_token_and_shows_a_403(
     assert (put.method, put.url.path) == ("PUT", "/v1/models/forest")
     assert put.headers["Authorization"] == "Bearer wrong"
     assert json.loads(put.content) == {"state": "off"}
+
+
+def test_a_change_to_a_live_model_is_sent_only_once_confirmed(
+    console: dash.Dash, worker: list[httpx.Request]
+) -> None:
+    live_forest = [{"name": "forest", "state": "live"}]
+
+    asked = click_models(console, live_forest)
+
+    assert asked["models-confirm"]["is_open"] is True
+    assert "forest is live" in asked["models-confirm-text"]["children"]
+    assert worker == []  # nothing sent yet
+    pending = asked["models-pending"]["data"]
+    confirmed = click_models(console, live_forest, pending, confirm=True)
+    assert confirmed["models-confirm"]["is_open"] is False
+    (put,) = worker
+    assert json.loads(put.content) == {"state": "off"}
+
+
+def test_each_state_offers_only_the_changes_that_apply() -> None:
+    rows = model_rows(MODELS, STATS)
+    table, _, _ = render_models(rows, None, [])
+    offered = {
+        (model, action)
+        for model in ("forest", "canary")
+        for action in ("live", "shadow", "off")
+        if find(table, {"type": "model-action", "model": model, "action": action}) is not None
+    }
+    assert offered == {
+        ("forest", "shadow"),
+        ("forest", "off"),
+        ("canary", "live"),
+        ("canary", "off"),
+    }
+    off = render_models([{**rows[0], "state": "off"}], None, [])[0]
+    actions = [
+        a
+        for a in ("live", "shadow", "off")
+        if find(off, {"type": "model-action", "model": "forest", "action": a})
+    ]
+    assert actions == ["shadow"]

@@ -172,3 +172,72 @@ def test_report_of_no_data_is_empty_not_an_error() -> None:
     body = report([], REGISTRY, now_ms=T0, since_ms=T0, until_ms=T0, pending=0)
     assert body["models"] == {} and body["totals"]["answers"] == 0
     assert body["qq"]["reference"] is None
+
+
+def test_answers_are_counted_per_10_second_slot_with_no_results_and_failed_scores() -> None:
+    accumulator = Accumulator(None, bucket_of(T0))
+    for answered_at, winner in ((1_000, "forest"), (12_000, None), (15_000, "forest")):
+        scores = [("forest", 5, BENIGN if winner else None), ("linear", 5, BENIGN)]
+        rule = "top_priority" if winner else "no_result"
+        accumulator.add(decision(closed(scores, winner, rule, answered_at), REGISTRY), None)
+    slots = Accumulator(accumulator.dump(), bucket_of(T0)).slots  # through the table round trip
+    # T0 starts a minute: 1 s, 12 s and 15 s after it fall in slots 0, 1 and 1.
+    assert slots["requests"] == [1, 2, 0, 0, 0, 0]
+    assert slots["no_result"] == [0, 1, 0, 0, 0, 0]
+    assert slots["scores"] == [2, 4, 0, 0, 0, 0]
+    assert slots["errors"] == [0, 1, 0, 0, 0, 0]
+
+
+def test_requests_per_second_is_the_last_complete_10_seconds_not_a_minute_average() -> None:
+    accumulator = Accumulator(None, bucket_of(T0))
+    for n in range(30):  # 30 answers 1 to 4 s after T0 (slot 0), in the first minute of traffic
+        mailbox = closed([("forest", 5, BENIGN)], "forest", "top_priority", 1_000 + 100 * n)
+        accumulator.add(decision(mailbox, REGISTRY), None)
+    during = report(
+        [accumulator.dump()], REGISTRY, now_ms=T0 + 5_000, since_ms=0, until_ms=T0, pending=0
+    )
+    after = report(
+        [accumulator.dump()], REGISTRY, now_ms=T0 + 12_000, since_ms=0, until_ms=T0, pending=0
+    )
+    assert during["totals"]["throughput_per_s"] == 0  # its slot is not complete yet
+    assert after["totals"]["throughput_per_s"] == 3.0  # 30 in 10 s, not 30 / 60
+    assert after["totals"]["throughput_window_s"] == 10
+
+
+def test_end_to_end_latency_is_from_opening_to_answer_per_minute_and_in_total() -> None:
+    accumulator = Accumulator(None, bucket_of(T0))
+    for answered_at in (10, 20, 200):
+        mailbox = closed([("forest", 5, BENIGN)], "forest", "top_priority", answered_at)
+        accumulator.add(decision(mailbox, REGISTRY), None)
+    body = report(
+        [accumulator.dump()],
+        REGISTRY,
+        now_ms=T0,
+        since_ms=0,
+        until_ms=T0,
+        pending=0,
+        with_buckets=True,
+    )
+    assert body["totals"]["e2e_ms"]["p50"] == pytest.approx(20, rel=0.021)
+    assert body["buckets"][0]["e2e_ms"]["p50"] == pytest.approx(20, rel=0.021)
+    assert body["buckets"][0]["slots"]["requests"][0] == 3
+
+
+def test_buckets_stored_before_slots_existed_still_load() -> None:
+    old = Accumulator(None, bucket_of(T0)).dump()
+    del old["slots"], old["e2e"]
+    loaded = Accumulator(old, bucket_of(T0))
+    assert loaded.slots["requests"] == [0] * 6 and loaded.e2e.count == 0
+
+
+def test_latest_answers_are_filtered_and_newest_first() -> None:
+    from streamapp.stats.recent import select, summary
+
+    a = summary(closed([("forest", 5, BENIGN)], "forest", "top_priority", 30))
+    b = {**a, "request_id": "b", "answered_at": T0 + 90, "rule": "no_result", "model": None}
+    c = {**a, "request_id": "c", "answered_at": T0 + 60}
+    assert a["e2e_ms"] == 30 and a["status"] == "ok"
+    assert [s["request_id"] for s in select([a, b, c], limit=10)] == ["b", "c", "r"]
+    assert [s["request_id"] for s in select([a, b, c], limit=10, model="forest")] == ["c", "r"]
+    assert [s["request_id"] for s in select([a, b, c], limit=1, rule="top_priority")] == ["c"]
+    assert select([a, b, c], limit=10, status="rejected") == []
