@@ -176,7 +176,9 @@ def latency_distribution(stats: Mapping[str, Any]) -> go.Figure:
 
 
 def agreement_heatmap(stats: Mapping[str, Any]) -> go.Figure:
-    """Model x model heatmap of the pairwise same-label rate (blank where unknown)."""
+    """Model x model heatmap of the pairwise same-label rate, each cell with its n (blank where
+    unknown). The colour scale starts just below the lowest rate, so that 91 % and 99 % look
+    different when every pair agrees on most requests."""
     title = "Agreement (same label)"
     agreement = as_dict(stats.get("agreement"))
     names = [str(n) for n in as_list(agreement.get("models"))]
@@ -184,19 +186,44 @@ def agreement_heatmap(stats: Mapping[str, Any]) -> go.Figure:
     if not names or len(rows) != len(names) or any(len(r) != len(names) for r in rows):
         return empty_figure(title)
     z = [[number(v) for v in row] for row in rows]
-    text = [["-" if v is None else f"{v:.0%}" for v in row] for row in z]
+    counts = [as_list(row) for row in as_list(agreement.get("counts"))]
+    text = [
+        [
+            cell_text(v, counts[i][j] if i < len(counts) and j < len(counts[i]) else None)
+            for j, v in enumerate(row)
+        ]
+        for i, row in enumerate(z)
+    ]
     heatmap = go.Heatmap(
         z=z,
         x=names,
         y=names,
-        zmin=0,
+        zmin=agreement_floor(z),
         zmax=1,
         colorscale="RdYlGn",
+        colorbar={"tickformat": ".0%"},
         text=text,
         texttemplate="%{text}",
         hovertemplate="%{y} vs %{x}: %{text}<extra></extra>",
     )
     return styled(go.Figure(heatmap), title, yaxis={"autorange": "reversed"})
+
+
+def cell_text(rate: float | None, count: Any) -> str:
+    """A heatmap cell: the rate to a tenth of a percent, and n when known."""
+    if rate is None:
+        return "-"
+    n = number(count)
+    return f"{rate:.1%}" if n is None else f"{rate:.1%}<br>n={int(n)}"
+
+
+def agreement_floor(z: list[list[float | None]]) -> float:
+    """The bottom of the colour scale: the lowest rate off the diagonal rounded down to 5 %,
+    never above 90 % (so a scale is always at least 10 points wide), 0 when nothing is known."""
+    rates = [v for i, row in enumerate(z) for j, v in enumerate(row) if i != j and v is not None]
+    if not rates:
+        return 0.0
+    return min(0.9, int(min(rates) * 20) / 20)
 
 
 def qq_plot(stats: Mapping[str, Any]) -> go.Figure:

@@ -28,7 +28,7 @@ CELLS = {
     "error_rate": "error rate",
     "late_rate": "late rate",
     "eval": "eval p50 / p99",
-    "agree_official": "agrees with answer",
+    "agree_official": "agrees with answer (not won)",
     "agree_canary": "agrees with canary",
     "would_have_won": "would have won",
 }

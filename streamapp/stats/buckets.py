@@ -26,7 +26,8 @@ SLOTS_PER_BUCKET = BUCKET_MS // SLOT_MS
 SLOT_COUNTERS = ("requests", "no_result", "scores", "errors")
 RELATIVE_ACCURACY = 0.01
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999}
-QQ_POINTS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
+#: The score quantiles of the Q-Q plot: every 5 % in the middle, denser in the tails.
+QQ_POINTS = [0.01, 0.02, 0.05, *(round(0.1 + 0.05 * i, 2) for i in range(17)), 0.95, 0.98, 0.99]
 SKETCHES = ("eval", "rtt", "values")
 
 
@@ -115,7 +116,8 @@ class Accumulator:
             if isinstance(value, int | float):
                 entry["values"].add(float(value))
             entry["would_have_won"] += int(score["would_have_won"])
-            _tally(entry["agree_official"], agree(score["result"], observation["result"]))
+            if score["model"] != observation["winner"]:  # the winner agrees by construction
+                _tally(entry["agree_official"], agree(score["result"], observation["result"]))
             if canary and score["model"] != canary:
                 _tally(entry["agree_canary"], agree(score["result"], results.get(canary)))
         if observation["winner"]:

@@ -24,18 +24,25 @@ HISTOGRAM_STEPS = 20
 
 
 def agreement_matrix(total: Accumulator, names: Sequence[str]) -> dict[str, Any]:
-    """Pairwise agreement rates, model x model (diagonal 1.0, None without overlap)."""
+    """Pairwise agreement rates, model x model (diagonal 1.0, None without overlap), and how
+    many requests each rate is over (``counts``: both models scored; the diagonal, the model's
+    own scores)."""
     matrix: list[list[float | None]] = []
+    counts: list[list[int]] = []
     for a in names:
         row: list[float | None] = []
+        count_row: list[int] = []
         for b in names:
             if a == b:
                 row.append(1.0)
+                count_row.append(int(total.models[a]["values"].count) if a in total.models else 0)
                 continue
             n, agreed = total.pairs.get(f"{min(a, b)}|{max(a, b)}", [0, 0])
             row.append(rate(agreed, n))
+            count_row.append(int(n))
         matrix.append(row)
-    return {"models": list(names), "matrix": matrix}
+        counts.append(count_row)
+    return {"models": list(names), "matrix": matrix, "counts": counts}
 
 
 def qq(total: Accumulator, names: Sequence[str], canary: str | None) -> dict[str, Any]:

@@ -40,6 +40,7 @@ STATS: dict[str, Any] = {
     "agreement": {
         "models": ["forest", "rules", "canary"],
         "matrix": [[1.0, 0.9, None], [0.9, 1.0, 0.5], [None, 0.5, 1.0]],
+        "counts": [[40, 30, 0], [30, 50, 10], [0, 10, 12]],
     },
     "qq": {
         "reference": "canary",
@@ -106,8 +107,27 @@ def test_agreement_heatmap_is_model_by_model_with_gaps_for_unknown_pairs() -> No
     (heatmap,) = fig.data
     assert list(heatmap.x) == list(heatmap.y) == ["forest", "rules", "canary"]
     assert list(heatmap.z[0]) == [1.0, 0.9, None]
-    assert list(heatmap.text[0]) == ["100%", "90%", "-"]
-    assert (heatmap.zmin, heatmap.zmax) == (0, 1)
+    assert list(heatmap.text[0]) == ["100.0%<br>n=40", "90.0%<br>n=30", "-"]
+    assert (heatmap.zmin, heatmap.zmax) == (0.5, 1), "the scale starts at the lowest rate"
+
+
+def test_agreement_heatmap_spreads_high_agreement_over_the_whole_colour_scale() -> None:
+    """When every pair agrees on 90-100 % of requests, 91 % and 99 % must not look the same."""
+    stats = {
+        "agreement": {
+            "models": ["a", "b", "c"],
+            "matrix": [[1.0, 0.99, 0.934], [0.99, 1.0, 0.91], [0.934, 0.91, 1.0]],
+        }
+    }
+    (heatmap,) = figures.agreement_heatmap(stats).data
+    assert (heatmap.zmin, heatmap.zmax) == (0.9, 1)
+    assert list(heatmap.text[1]) == ["99.0%", "100.0%", "91.0%"], "no counts: rates only"
+
+
+def test_agreement_heatmap_scale_is_at_least_ten_points_wide() -> None:
+    stats = {"agreement": {"models": ["a", "b"], "matrix": [[1.0, 0.999], [0.999, 1.0]]}}
+    (heatmap,) = figures.agreement_heatmap(stats).data
+    assert heatmap.zmin == 0.9
 
 
 def test_qq_plot_pairs_each_model_with_the_canary_and_draws_y_equals_x() -> None:

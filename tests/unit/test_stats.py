@@ -116,6 +116,10 @@ def test_wins_errors_would_have_won_and_agreement_on_a_hand_made_decision() -> N
     assert accumulator.models["forest"]["errors"] == 1
     assert accumulator.models["mlp"]["would_have_won"] == 1
     assert accumulator.models["mlp"]["agree_official"] == [1, 0]
+    assert accumulator.models["rules"]["agree_official"] == [1, 1]
+    assert accumulator.models["linear"]["agree_official"] == [0, 0], (
+        "the winner's own answer is not counted as agreeing with the answer"
+    )
     assert accumulator.models["linear"]["agree_canary"] == [1, 1]
     assert accumulator.pairs == {"linear|mlp": [1, 0], "linear|rules": [1, 1], "mlp|rules": [1, 0]}
     assert accumulator.by_rule == {"step_0": 1} and accumulator.counts["answers"] == 1
@@ -164,7 +168,11 @@ def test_report_rates_matrix_and_deadline_misses() -> None:
     assert body["models"]["forest"]["win_rate"] == 0.75
     assert body["models"]["forest"]["state"] == "live"
     assert body["totals"]["deadline_misses"] == 1 and body["totals"]["pending_mailboxes"] == 2
-    assert body["agreement"] == {"models": ["forest", "linear"], "matrix": [[1.0, 0.5], [0.5, 1.0]]}
+    assert body["agreement"] == {
+        "models": ["forest", "linear"],
+        "matrix": [[1.0, 0.5], [0.5, 1.0]],
+        "counts": [[4, 4], [4, 4]],
+    }, "each rate with the number of requests it is over"
     assert len(body["buckets"]) == 1 and body["buckets"][0]["requests"] == 4
 
 
