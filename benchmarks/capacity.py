@@ -6,6 +6,8 @@
         [--workers 1] [--overload-s 30] [--recover-s 30] [--recover-rate R] [--drain-s 30]
         [--settle-s 10] [--idle-s 5] [--bootstrap HOST:PORT] [--logs DIR] [--json-only]
     python -m benchmarks.capacity --hold-rate 120 --hold-s 40   # one rung, for a profiler
+    python -m benchmarks.capacity --hold-rate 200 --with-console   # the rung twice: as is,
+        # then with the console running and a headless browser polling every page
 
 Starts a broker (or uses ``--bootstrap``), ``--workers`` workers and one process per model,
 then offers each rate of the ladder open-loop (requests leave on a wall-clock schedule whatever
@@ -33,9 +35,13 @@ import json
 import os
 import shlex
 import shutil
+import signal
+import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +81,8 @@ class Options:
     idle_s: float = 5.0
     hold_rate: float | None = None
     hold_s: float = 40.0
+    with_console: bool = False
+    render: bool = True
 
 
 def preferred_model(registry: dict[str, dict[str, Any]]) -> str:
@@ -190,19 +198,31 @@ async def run_capacity(
             await asyncio.sleep(options.idle_s)
             result["idle"] = report.summarize_idle(meter.read())
         seconds = options.hold_s if options.hold_rate else options.duration_s
-        for n, rate in enumerate(rates):
-            if not quiet:
-                print(
-                    f"[capacity] {rate:g}/s: {options.warmup_s:g} s warm-up, then {seconds:g} s "
-                    f"measured (from {time.strftime('%H:%M:%S')})",
-                    flush=True,
-                )
-            row = await run_rung(loop, meter, options, rate, seconds, f"r{n}")
-            result["rungs"].append(row)
-            if not quiet:
-                print(_rung_line(row), flush=True)
-            if not row["held"]:
-                break
+        plan = [(rate, False) for rate in rates]
+        if options.with_console:  # the same rate side by side: as is, then polled
+            plan = [(rates[0], False), (rates[0], True)]
+        with ExitStack() as polling:
+            for n, (rate, polled) in enumerate(plan):
+                poll: dict[str, Any] = {}
+                if polled:
+                    poll = polling.enter_context(console_polled(system, render=options.render))
+                if not quiet:
+                    print(
+                        f"[capacity] {rate:g}/s{' with the console polled' if polled else ''}: "
+                        f"{options.warmup_s:g} s warm-up, then {seconds:g} s measured "
+                        f"(from {time.strftime('%H:%M:%S')})",
+                        flush=True,
+                    )
+                row = await run_rung(loop, meter, options, rate, seconds, f"r{n}")
+                row["console_polled"] = polled
+                if polled:
+                    polling.close()  # the browser's own count arrives as it stops
+                    row["poller"] = poll
+                result["rungs"].append(row)
+                if not quiet:
+                    print(_rung_line(row), flush=True)
+                if not row["held"] and not options.with_console:
+                    break
         held = [r for r in result["rungs"] if r["held"]]
         capacity = held[-1] if held else None
         result["capacity"] = {
@@ -255,6 +275,39 @@ async def _overload_and_recovery(
     return found
 
 
+@contextmanager
+def console_polled(system: BenchSystem, *, render: bool = True) -> Iterator[dict[str, Any]]:
+    """The console and a headless browser polling every page of it while the block runs; the
+    dict yielded gets the browser's count of callbacks (``POLLED``) when it stops. Without
+    ``render``, the pages' callbacks are sent on the same schedule with no browser drawing."""
+    console = system.start_console()
+    poller = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.console_poller",
+            console,
+            *([] if render else ["--no-render"]),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert poller.stdout is not None
+    first = poller.stdout.readline()  # the poller prints POLLING once every page has drawn
+    if "POLLING" not in first:
+        poller.kill()
+        raise RuntimeError(f"the console poller did not start: {first!r}")
+    polled: dict[str, Any] = {}
+    try:
+        yield polled
+    finally:
+        poller.send_signal(signal.SIGTERM)
+        out, _ = poller.communicate(timeout=60)
+        for line in out.splitlines():
+            if line.startswith("POLLED "):
+                polled.update(json.loads(line.removeprefix("POLLED ")))
+
+
 def _run_id() -> str:
     return f"cap-{uuid.uuid4().hex[:6]}"
 
@@ -294,6 +347,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--drain-s", type=float, default=30.0, help="wait for answers per rung")
     parser.add_argument("--hold-rate", type=float, default=None, help="run just this one rate")
     parser.add_argument("--hold-s", type=float, default=40.0, help="seconds at --hold-rate")
+    parser.add_argument(
+        "--with-console",
+        action="store_true",
+        help="with --hold-rate: run it again with the console polled by a headless browser",
+    )
+    parser.add_argument(
+        "--no-render",
+        action="store_true",
+        help="with --with-console: send the pages' callbacks, with no browser drawing them",
+    )
     parser.add_argument("--bootstrap", default=None, help="use this broker instead of starting one")
     parser.add_argument("--logs", type=Path, default=None, help="keep the processes' logs here")
     parser.add_argument("--json-only", action="store_true", help="print only the JSON line")
@@ -319,7 +382,11 @@ def main(argv: list[str] | None = None) -> None:
         idle_s=args.idle_s,
         hold_rate=args.hold_rate,
         hold_s=args.hold_s,
+        with_console=args.with_console,
+        render=not args.no_render,
     )
+    if args.with_console and args.hold_rate is None:
+        raise SystemExit("--with-console needs --hold-rate (one rate, run twice side by side)")
     with bench_system(
         models,
         bootstrap=args.bootstrap,

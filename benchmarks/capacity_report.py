@@ -288,6 +288,7 @@ def rung_table(rows: Sequence[dict[str, Any]], idle: dict[str, Any] | None = Non
             f"{_pair(r['direct_ms']):>15} {_pair(r['rendezvous_added_ms']):>14} "
             f"{r['machine_busy_pct']:>6.1f} {r['others_core_pct']:>7.1f} "
             f"{'yes' if r['held'] else 'NO'}"
+            + ("  (console polled)" if r.get("console_polled") else "")
         )
     names = list(rows[0]["cpu_ms_per_request"]) if rows else []
     lines.append("")

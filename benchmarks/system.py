@@ -16,9 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from console.settings import get_console_settings
 from streamapp.client import Answer, AsyncKafkaClient
 from streamapp.dev import kafka as devkafka
-from streamapp.dev.demo import Children, DemoTraffic, wait_for_model, wait_for_worker
+from streamapp.dev.demo import (
+    Children,
+    DemoTraffic,
+    start_console,
+    wait_for_model,
+    wait_for_worker,
+)
 from streamapp.dev.ports import free_port
 from streamapp.kafka_admin import ensure_topics
 from streamapp.settings import Settings
@@ -114,6 +121,13 @@ class BenchSystem:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.web_port}"
+
+    def start_console(self) -> str:
+        """``rendezvous console`` on a free port, reading this system's worker; its URL once it
+        serves pages (the demo's own start-up, so it fails the same clear way)."""
+        os.environ["RENDEZVOUS_CONSOLE_PORT"] = str(free_port())
+        get_console_settings.cache_clear()  # read the port just chosen
+        return start_console(self.children, self.base_url)
 
 
 @contextmanager

@@ -1,0 +1,136 @@
+"""A browser polling every console page: one headless Chromium tab per page, each refreshing
+on the console's own interval, until SIGTERM or SIGINT.
+
+    python -m benchmarks.console_poller http://127.0.0.1:8050 [--no-render]
+
+Prints ``POLLING`` once every page has drawn, and on exit ``POLLED {"callbacks": N, ...}``: how
+many Dash callbacks the pages made (each one reads the worker's REST API).
+
+``--no-render`` loads each page once in Chromium to learn its callbacks, closes the browser,
+then sends those same callbacks to the console every refresh interval: the console server and
+the worker do all their work, and no browser draws on this machine's CPUs (as when the operator's
+browser runs on their own computer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from benchmarks.console import CHROMIUM_ARGS, PAGES
+
+CHROMIUM = "/usr/bin/chromium"
+#: Tabs in the background must keep their timers running, or the poll would be no poll.
+AWAKE = [
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("console")
+    parser.add_argument("--no-render", action="store_true")
+    parser.add_argument("--refresh-ms", type=int, default=2000, help="with --no-render")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    started = time.monotonic()
+    if args.no_render:
+        calls = replay_callbacks(args.console, stop, args.refresh_ms / 1000)
+    else:
+        calls = keep_pages_open(args.console, stop)
+    polled = {**calls, "pages": len(PAGES), "seconds": round(time.monotonic() - started, 1)}
+    print(f"POLLED {json.dumps(polled)}", flush=True)
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + AWAKE
+    )
+
+
+def keep_pages_open(console: str, stop: threading.Event) -> Counter[str]:
+    """One tab per page, drawing every refresh, until ``stop``; the callbacks they made."""
+    from playwright.sync_api import sync_playwright
+
+    calls: Counter[str] = Counter()
+
+    def count(response: Any) -> None:
+        if "_dash-update-component" in response.url:
+            calls["callbacks"] += 1
+            calls[f"status {response.status}"] += 1
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        pages = []
+        for path in PAGES:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("response", count)
+            page.goto(console + path)
+            pages.append(page)
+        pages[0].wait_for_load_state("networkidle")
+        print("POLLING", flush=True)
+        while not stop.is_set():
+            pages[0].wait_for_timeout(250)  # lets Playwright deliver the pages' events
+        browser.close()
+    return calls
+
+
+def page_callbacks(console: str) -> list[str]:
+    """The bodies of the callbacks each page makes when it loads (one browser, then closed)."""
+    from playwright.sync_api import sync_playwright
+
+    bodies: dict[tuple[str, str], str] = {}
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for path in PAGES:
+            seen: list[tuple[str, str]] = []
+            page.on(
+                "request",
+                lambda r, seen=seen: (
+                    seen.append((r.url, r.post_data or ""))
+                    if "_dash-update-component" in r.url
+                    else None
+                ),
+            )
+            page.goto(console + path)
+            page.wait_for_load_state("networkidle")
+            for _url, body in seen:
+                bodies[(path, json.loads(body).get("output", "?"))] = body
+        browser.close()
+    return list(bodies.values())
+
+
+def replay_callbacks(console: str, stop: threading.Event, every_s: float) -> Counter[str]:
+    """Every page's callbacks, sent to the console every ``every_s`` until ``stop``."""
+    bodies = page_callbacks(console)
+    calls: Counter[str] = Counter()
+    print("POLLING", flush=True)
+    with httpx.Client(timeout=30) as client:
+        while not stop.is_set():
+            tick = time.monotonic()
+            for body in bodies:
+                response = client.post(
+                    f"{console}/_dash-update-component",
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                calls["callbacks"] += 1
+                calls[f"status {response.status_code}"] += 1
+            stop.wait(max(0.0, every_s - (time.monotonic() - tick)))
+    return calls
+
+
+if __name__ == "__main__":
+    main()
