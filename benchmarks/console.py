@@ -2,8 +2,9 @@
 
     python -m benchmarks.console [--hours 24] [--per-minute 30] [--repeat 5]
 
-A throwaway broker and worker; ``--hours`` of synthetic observations for 8 models go through the
-real statistics agent (one bucket a minute); then ``rendezvous console``. Headless Chromium times
+A throwaway broker and worker; ``--hours`` of synthetic observations for 8 models are folded by
+the worker's own statistics code into one bucket a minute, written to the statistics table's
+changelog, and recovered by a restarted worker; then ``rendezvous console``. Headless Chromium times
 each page until its figures are drawn, then picks the page's widest window (24 hours) and times
 that too; every Dash callback the pages made (the last of each, so the widest window) is then
 replayed 20 times to time it alone.
@@ -14,14 +15,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import statistics
 import time
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
-from benchmarks.system import bench_system, percentiles
+from benchmarks.system import BenchSystem, bench_system, percentiles
+from streamapp.dev.demo import wait_for_worker
+from streamapp.stats.buckets import BUCKET_MS, Accumulator, bucket_of
 
 MODELS = [f"model-{n}" for n in range(8)]
 PAGES = ["/", "/requests", "/models", "/latency", "/agreement", "/inspect"]
@@ -66,22 +71,57 @@ def observation(at: int, n: int) -> dict[str, Any]:
     }
 
 
-async def feed(bootstrap: str, topic: str, hours: int, per_minute: int) -> int:
-    """``per_minute`` observations in each minute of the last ``hours``; how many were sent."""
+def buckets(hours: int, per_minute: int, now_ms: int) -> list[tuple[int, dict[str, Any]]]:
+    """One bucket a minute for the last ``hours``, each folded from ``per_minute``
+    observations by the worker's own pure code (``Accumulator``)."""
+    minutes = hours * 60
+    folded = []
+    count = 0
+    for step in range(minutes):
+        minute = bucket_of(now_ms - (minutes - 1 - step) * BUCKET_MS)
+        accumulator = Accumulator(None, minute)
+        for n in range(per_minute):
+            at = minute + (n * BUCKET_MS) // per_minute
+            accumulator.add({**observation(at, count), "e2e_ms": 5 + count % 40}, None)
+            count += 1
+        folded.append((minute, accumulator.dump()))
+    return folded
+
+
+async def stats_changelog(bootstrap: str, app_id: str) -> str:
+    """The statistics table's changelog topic (Faust names it after the app id)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = await admin.list_topics()
+    finally:
+        await admin.close()
+    (topic,) = [t for t in topics if t.startswith(app_id) and t.endswith("stats-buckets-changelog")]
+    return str(topic)
+
+
+async def feed(bootstrap: str, topic: str, folded: list[tuple[int, dict[str, Any]]]) -> None:
+    """Write the buckets to partition 0 of the statistics changelog, as the worker would."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
-    now = int(time.time() * 1000)
-    minutes = hours * 60
-    count = 0
-    for minute in range(minutes):
-        for n in range(per_minute):
-            at = now - (minutes - 1 - minute) * 60_000 - 30_000 + n
-            await producer.send(topic, json.dumps(observation(at, count)).encode())
-            count += 1
-        if minute % 120 == 119:
-            print(f"[console] fed {minute + 1} of {minutes} minutes", flush=True)
-    await producer.stop()
-    return count
+    try:
+        for n, (minute, bucket) in enumerate(folded):
+            key = f"0:{minute}".encode()
+            await producer.send(topic, json.dumps(bucket).encode(), key=key, partition=0)
+            if n % 240 == 239:
+                print(f"[console] wrote {n + 1} of {len(folded)} minute buckets", flush=True)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def restart_worker(system: BenchSystem) -> None:
+    """Stop the worker and start another: it recovers the statistics table from its changelog."""
+    worker = next(p for name, p in system.children.started if name == "worker")
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=60)
+    again = system.children.spawn("worker", "worker", "--loglevel", "warn")
+    wait_for_worker(f"{system.base_url}/health", again)
 
 
 def main() -> None:
@@ -94,14 +134,11 @@ def main() -> None:
     args = parser.parse_args()
     with bench_system([]) as system:
         settings = system.settings
-        total = asyncio.run(
-            feed(
-                settings.bootstrap_servers,
-                settings.topic("observations"),
-                args.hours,
-                args.per_minute,
-            )
-        )
+        folded = buckets(args.hours, args.per_minute, int(time.time() * 1000))
+        total = args.hours * 60 * args.per_minute
+        changelog = asyncio.run(stats_changelog(settings.bootstrap_servers, settings.app_id))
+        asyncio.run(feed(settings.bootstrap_servers, changelog, folded))
+        restart_worker(system)
         deadline = time.monotonic() + 120 + total / 200
         window = {"since": int(time.time() * 1000) - args.hours * 3_600_000 - 120_000}
         while time.monotonic() < deadline:
@@ -145,8 +182,10 @@ def main() -> None:
                     loads[path].append((time.perf_counter() - started) * 1000)
                     if path in WINDOWED:
                         started = time.perf_counter()
-                        page.click(f"text={WIDEST}")
-                        page.wait_for_load_state("networkidle")
+                        with page.expect_response(
+                            lambda r: "_dash-update-component" in r.url, timeout=60_000
+                        ):
+                            page.click(f"text={WIDEST}")
                         widest[path].append((time.perf_counter() - started) * 1000)
             browser.close()
         callback_ms: dict[str, list[float]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -13,8 +14,8 @@ from prometheus_client import generate_latest
 
 from streamapp.app import app, settings, stats_table
 from streamapp.stats import metrics
-from streamapp.stats.buckets import bucket_of
-from streamapp.stats.folding import unwritten_buckets
+from streamapp.stats.buckets import BUCKET_MS, bucket_of
+from streamapp.stats.folding import bucket_key, unwritten_buckets
 from streamapp.stats.report import report
 from streamapp.web.openapi import MAX_EPOCH_MS
 from streamapp.web.peers import ask_all_peers, forwarded_headers
@@ -35,16 +36,44 @@ def window(request: Request, now: int) -> tuple[int, int]:
     return since, until
 
 
-def local_buckets(since: int, until: int) -> list[dict[str, Any]]:
-    """The buckets of this worker's partitions that overlap the window (with those folded in
-    memory but not written back yet), each marked with its partition."""
+#: Table lookups between two yields to the event loop while reading a window's buckets.
+LOOKUPS_PER_YIELD = 200
+
+
+async def stored_buckets(since: int, until: int, *, now: int) -> dict[tuple[int, int], bytes]:
+    """The stored bucket bytes of this worker's partitions that overlap the window.
+
+    Looked up key by key, minute by minute, so the cost follows the window asked for (never
+    more than the retention), not the size of the table; and the loop, where the deadline clock
+    runs, gets a turn every ``LOOKUPS_PER_YIELD`` lookups. Decoding happens in the report
+    thread."""
+    oldest = bucket_of(max(0, now - int(settings.stats_retention_s * 1000)))
+    first, last = max(bucket_of(since), oldest), bucket_of(until)
+    found: dict[tuple[int, int], bytes] = {}
+    lookups = 0
+    for partition in range(settings.partitions):
+        for minute in range(first, last + 1, BUCKET_MS):
+            value = stats_table.get(bucket_key(partition, minute))
+            if value is not None:
+                found[(partition, minute)] = value
+            lookups += 1
+            if lookups % LOOKUPS_PER_YIELD == 0:
+                await asyncio.sleep(0)
+    return found
+
+
+def local_buckets(
+    stored: Mapping[tuple[int, int], bytes],
+    unwritten: Mapping[tuple[int, int], Mapping[str, Any]],
+    since: int,
+    until: int,
+) -> list[dict[str, Any]]:
+    """The window's buckets decoded (``unwritten``: folded in memory but not written back yet,
+    newer than what is stored), each marked with its partition. Pure: runs in the report
+    thread."""
     first, last = bucket_of(since), bucket_of(until)
-    found: dict[tuple[int, int], dict[str, Any]] = {}
-    for key, value in stats_table.items():
-        partition, _, minute = key.partition(b":")
-        if minute and first <= int(minute) <= last:
-            found[(int(partition), int(minute))] = orjson.loads(value)
-    for (partition, minute), bucket in unwritten_buckets().items():
+    found = {key: orjson.loads(value) for key, value in stored.items()}
+    for (partition, minute), bucket in unwritten.items():
         if first <= minute <= last:
             found[(partition, minute)] = dict(bucket)
     for (partition, _), bucket in found.items():
@@ -76,7 +105,12 @@ class Stats(View):
             since, until = window(request, now)
         except HTTPProblem as problem:
             return problem_response(self, problem)
-        buckets = local_buckets(since, until)
+        loop = asyncio.get_running_loop()
+        stored = await stored_buckets(since, until, now=now)
+        unwritten = unwritten_buckets()  # the loop's own state: copied here, read there
+        buckets = await loop.run_in_executor(
+            _REPORTS, partial(local_buckets, stored, unwritten, since, until)
+        )
         here = worker_state(now)
         if request.query.get("local") == "1":  # a peer asks: this worker's part only
             return self.json({"raw_buckets": buckets, "worker": here})
@@ -87,7 +121,7 @@ class Stats(View):
             workers.append(reply.get("worker", {}))
         wanted = request.query.get("model")
         # Decoding sketches is heavy: off the event loop, where the deadline clock runs.
-        body = await asyncio.get_running_loop().run_in_executor(
+        body = await loop.run_in_executor(
             _REPORTS,
             partial(
                 report,
