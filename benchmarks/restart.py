@@ -68,24 +68,17 @@ def main(argv: list[str] | None = None) -> None:
     ) as system:
         settings = system.settings
         print(f"[restart] {args.backlog} requests at {args.backlog_rate:g}/s ...", flush=True)
-        backlog = asyncio.run(
-            steady_stream(
-                settings,
-                count=args.backlog,
-                rate=args.backlog_rate,
-                deadline_ms=args.deadline_ms,
-                tag=f"backlog-{int(time.time())}",
+
+        def stream(name: str, count: int, rate: float) -> list[Any]:
+            tag = f"{name}-{int(time.time())}"
+            return asyncio.run(
+                steady_stream(
+                    settings, count=count, rate=rate, deadline_ms=args.deadline_ms, tag=tag
+                )
             )
-        )
-        before = asyncio.run(
-            steady_stream(
-                settings,
-                count=args.fresh,
-                rate=args.fresh_rate,
-                deadline_ms=args.deadline_ms,
-                tag=f"before-{int(time.time())}",
-            )
-        )
+
+        backlog = stream("backlog", args.backlog, args.backlog_rate)
+        before = stream("before", args.fresh, args.fresh_rate)
         time.sleep(args.retention_s + 1)  # every backlog mailbox is now past its retention
         worker = next(p for name, p in system.children.started if name == "worker")
         worker.kill()
@@ -96,15 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         wait_for_worker(f"{system.base_url}/health", again)
         healthy_s = time.monotonic() - began
         print(f"[restart] healthy after {healthy_s:.1f}s; {args.fresh} fresh requests", flush=True)
-        after = asyncio.run(
-            steady_stream(
-                settings,
-                count=args.fresh,
-                rate=args.fresh_rate,
-                deadline_ms=args.deadline_ms,
-                tag=f"after-{int(time.time())}",
-            )
-        )
+        after = stream("after", args.fresh, args.fresh_rate)
     result = {
         "backlog": summarize(backlog, args.deadline_ms),
         "fresh_before_restart": summarize(before, args.deadline_ms),
