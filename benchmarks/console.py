@@ -33,6 +33,7 @@ PAGES = ["/", "/requests", "/models", "/latency", "/agreement", "/inspect"]
 #: Pages with a window picker, whose widest window is timed too.
 WINDOWED = ("/", "/latency", "/agreement")
 WIDEST = "last 24 hours"
+CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -41,6 +42,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def launch_chromium(playwright: Any, *extra_args: str) -> Any:
+    """Debian's headless Chromium, as the browser tests run it."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+    )
 
 
 def observation(at: int, n: int) -> dict[str, Any]:
@@ -160,9 +168,7 @@ def main() -> None:
         widest: dict[str, list[float]] = {p: [] for p in WINDOWED}
         calls: list[tuple[str, str]] = []
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-            )
+            browser = launch_chromium(playwright)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.on(
                 "request",

@@ -24,9 +24,8 @@ from typing import Any
 
 import httpx
 
-from benchmarks.console import CHROMIUM_ARGS, PAGES
+from benchmarks.console import PAGES, launch_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 #: Tabs in the background must keep their timers running, or the poll would be no poll.
 AWAKE = [
     "--disable-background-timer-throttling",
@@ -53,12 +52,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"POLLED {json.dumps(polled)}", flush=True)
 
 
-def launch(playwright: Any) -> Any:
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + AWAKE
-    )
-
-
 def keep_pages_open(console: str, stop: threading.Event) -> Counter[str]:
     """One tab per page, drawing every refresh, until ``stop``; the callbacks they made."""
     from playwright.sync_api import sync_playwright
@@ -71,7 +64,7 @@ def keep_pages_open(console: str, stop: threading.Event) -> Counter[str]:
             calls[f"status {response.status}"] += 1
 
     with sync_playwright() as playwright:
-        browser = launch(playwright)
+        browser = launch_chromium(playwright, *AWAKE)
         pages = []
         for path in PAGES:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -92,7 +85,7 @@ def page_callbacks(console: str) -> list[str]:
 
     bodies: dict[tuple[str, str], str] = {}
     with sync_playwright() as playwright:
-        browser = launch(playwright)
+        browser = launch_chromium(playwright, *AWAKE)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for path in PAGES:
             seen: list[tuple[str, str]] = []

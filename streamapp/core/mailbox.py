@@ -85,6 +85,13 @@ class Mailbox:
         return any(a.model == model for a in self.scores)
 
 
+def end_to_end_ms(mailbox: Mailbox) -> int:
+    """From the mailbox opening to its answer (0 if clocks disagree); the mailbox is answered."""
+    decided = mailbox.decision
+    assert decided is not None
+    return max(0, decided.answered_ms - mailbox.opened_ms)
+
+
 def payload_digest(payload: dict[str, Any]) -> str:
     """A fingerprint of a payload, the same for the same JSON whatever the key order.
 

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from streamapp.core.mailbox import Mailbox
+from streamapp.core.mailbox import Mailbox, end_to_end_ms
 
 #: Seconds: from a millisecond to the largest deadline.
 LATENCY_BUCKETS = (
@@ -81,7 +81,7 @@ def answered(mailbox: Mailbox) -> None:
     decision = mailbox.decision
     assert decision is not None
     answers.labels(decision.status, decision.rule, decision.model or "").inc()
-    answer_latency.observe(max(0, decision.answered_ms - mailbox.opened_ms) / 1000)
+    answer_latency.observe(end_to_end_ms(mailbox) / 1000)
     lateness.observe(max(0, decision.answered_ms - mailbox.deadline_ms) / 1000)
     for arrived in mailbox.scores:
         scores.labels(arrived.model, "ok" if arrived.ok else "error").inc()

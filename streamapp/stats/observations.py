@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from streamapp.core.mailbox import Mailbox, offers
+from streamapp.core.mailbox import Mailbox, end_to_end_ms, offers
 from streamapp.core.policy import LIVE, SHADOW, Registry, choose
 
 SCORE_TOLERANCE = 0.05
@@ -79,7 +79,7 @@ def decision(mailbox: Mailbox, registry: Registry) -> dict[str, Any]:
         "winner": decided.model,
         "result": decided.result,
         "late": decided.late,
-        "e2e_ms": max(0, decided.answered_ms - mailbox.opened_ms),
+        "e2e_ms": end_to_end_ms(mailbox),
         "deadline_missed": decided.answered_ms > mailbox.deadline_ms + MISS_GRACE_MS,
         "scores": scores,
     }

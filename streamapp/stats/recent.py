@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from streamapp.core.mailbox import Mailbox
+from streamapp.core.mailbox import Mailbox, end_to_end_ms
 
 #: Summaries each worker keeps in memory (the newest; older ones are in the inspector only).
 KEPT = 1000
@@ -20,7 +20,7 @@ def summary(mailbox: Mailbox) -> dict[str, Any]:
         "partition": mailbox.partition,
         "opened_at": mailbox.opened_ms,
         "answered_at": decided.answered_ms,
-        "e2e_ms": max(0, decided.answered_ms - mailbox.opened_ms),
+        "e2e_ms": end_to_end_ms(mailbox),
         "status": decided.status,
         "rule": decided.rule,
         "model": decided.model,
