@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     model_fetch_max_wait_ms: int = Field(default=100, ge=0, le=10_000)
     model_fetch_min_bytes: int = Field(default=1, ge=1)
     model_linger_ms: float = Field(default=0.0, ge=0, le=1000)
+    #: Messages read per second from which the worker and each model process fetch in batches
+    #: (``batch_fetch_wait_ms``, ``model_batch_fetch_wait_ms``) instead of at once; they go back
+    #: below half of it. 0: always in batches. See ``core.batching``.
+    batch_above_per_s: float = Field(default=150.0, ge=0)
+    batch_fetch_wait_ms: int = Field(default=3, ge=0, le=10_000)
+    model_batch_fetch_wait_ms: int = Field(default=10, ge=0, le=10_000)
     late_after_ms: int = Field(default=100, ge=0)
     catch_up_wait_ms: int = Field(default=1000, ge=0)
     #: Entry-point models the worker runs itself as each mailbox opens (comma-separated).

@@ -26,6 +26,7 @@ from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from models.base import BatchModel, Model
 from streamapp.core.codec import encode
 from streamapp.core.records import Control
+from streamapp.fetch_tuning import FetchTuner, model_fetch
 from streamapp.kafka_admin import ensure_topics, requests_consumer
 from streamapp.processes.commits import Batch, CommitTracker
 from streamapp.processes.scoring import Outcome, predict_many
@@ -155,6 +156,8 @@ class ModelProcess:
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix=f"predict-{name}")
         self._in_flight: dict[asyncio.Task[None], int] = {}
         self._failure: BaseException | None = None
+        #: Fetch at once while requests are few, in batches while they are many.
+        self.fetching = FetchTuner(model_fetch(settings), label=f"model {name}")
 
     def stop(self) -> None:
         """Ask the loop to finish the batches in hand and exit."""
@@ -167,6 +170,7 @@ class ModelProcess:
         consumer = requests_consumer(
             settings, f"{settings.app_id}-model-{self.name}", auto_commit=False
         )
+        self.fetching.attach(consumer)
         producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap_servers, linger_ms=settings.model_linger_ms
         )
@@ -181,6 +185,8 @@ class ModelProcess:
         try:
             while not self._stopping.is_set() and self._failure is None:
                 fetched = await consumer.getmany(timeout_ms=200, max_records=1000)
+                self.fetching.read(sum(len(records) for records in fetched.values()))
+                self.fetching.review()
                 for tp, records in fetched.items():
                     await slots.acquire()
                     batch = self._commits.read(tp, records[-1].offset)

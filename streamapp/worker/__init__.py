@@ -1,4 +1,5 @@
 """Thin Faust wiring of the worker: agents, control agent, outbox, deadline clock.
 
-May import the app, settings, core, stats and kafka_admin; never web or processes.
+May import the app, settings, core, stats, kafka_admin and fetch_tuning; never web or
+processes.
 """

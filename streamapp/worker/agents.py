@@ -31,6 +31,7 @@ from streamapp.kafka_admin import TopicLookupError
 from streamapp.stats import metrics
 from streamapp.worker import engine
 from streamapp.worker.clock import now_ms
+from streamapp.worker.fetch_patch import fetching
 from streamapp.worker.in_process import run_all
 from streamapp.worker.registry_cache import current_registry
 from streamapp.worker.state import (
@@ -183,6 +184,7 @@ async def consume(stream: faust.StreamT[bytes], handler: Any, *, is_request: boo
     yielded = time.perf_counter()
     # StreamT does not declare noack(); the Stream it is at run time has it.
     async for event in stream.noack().events():  # type: ignore[attr-defined]
+        fetching.read()
         await guarded(handler, event, is_request=is_request)
         if time.perf_counter() - yielded >= YIELD_EVERY_S:
             await asyncio.sleep(0)

@@ -5,7 +5,9 @@ faust-streaming builds its consumer with ``fetch_max_wait_ms=1500`` and aiokafka
 worker falls slightly behind, the next fetch holds only partitions with nothing new, the broker
 keeps it for the full 1.5 s, and answers stall for seconds while the worker idles. Fetching
 returns instead after ``RENDEZVOUS_FETCH_MAX_WAIT_MS`` (or once ``RENDEZVOUS_FETCH_MIN_BYTES``
-are there): more records per fetch under load, a bounded wait when idle.
+are there): a bounded wait when idle. While the worker reads more than
+``RENDEZVOUS_BATCH_ABOVE_PER_S`` messages per second, its fetches wait
+``RENDEZVOUS_BATCH_FETCH_WAIT_MS`` for more (``core.batching``): fewer, larger fetches.
 """
 
 from __future__ import annotations
@@ -15,32 +17,33 @@ from typing import Any
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
-from streamapp.app import settings
+from streamapp.app import app, settings
+from streamapp.fetch_tuning import REVIEW_EVERY_S, FetchTuner, worker_fetch
 
 log = logging.getLogger(__name__)
 _MARK = "_rendezvous_fetch_settings"
+#: The stream consumer's fetch shape, kept to the rate the agents read at (they count).
+fetching = FetchTuner(worker_fetch(settings), label="worker")
 
 
-def tune(consumer: Any, *, max_wait_ms: int, min_bytes: int) -> Any:
-    """Set the fetch wait and size of an aiokafka consumer that has not started yet."""
-    consumer._fetch_max_wait_ms = max_wait_ms
-    consumer._fetch_min_bytes = min_bytes
-    return consumer
-
-
-def install(*, max_wait_ms: int, min_bytes: int) -> None:
-    """Make Faust's stream consumer fetch with these settings (once per process)."""
+def install(tuner: FetchTuner) -> None:
+    """Make Faust's stream consumer fetch as ``tuner`` says (once per process)."""
     original = AIOKafkaConsumerThread._create_worker_consumer
     if getattr(original, _MARK, False):
         return
 
     def create_worker_consumer(self: AIOKafkaConsumerThread, *args: Any, **kwargs: Any) -> Any:
-        consumer = original(self, *args, **kwargs)
-        return tune(consumer, max_wait_ms=max_wait_ms, min_bytes=min_bytes)
+        return tuner.attach(original(self, *args, **kwargs))
 
     setattr(create_worker_consumer, _MARK, True)
     AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
 
 
 # One of the worker's modules (``app.WORKER_MODULES``): imported before the consumer exists.
-install(max_wait_ms=settings.fetch_max_wait_ms, min_bytes=settings.fetch_min_bytes)
+install(fetching)
+
+
+@app.timer(REVIEW_EVERY_S)  # type: ignore[untyped-decorator]  # Faust's decorator is untyped
+async def review_fetching() -> None:
+    """Choose the fetch shape again from the rate read over the last second."""
+    fetching.review()

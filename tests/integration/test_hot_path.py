@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from streamapp.kafka_admin import ensure_topics
 from streamapp.settings import Settings
-from tests.helpers import answered, first_answers
+from tests.helpers import answered, eventually, first_answers
 from tests.integration.harness import Client, System, request_body
 
 pytestmark = pytest.mark.integration
@@ -167,3 +167,10 @@ async def test_a_burst_far_above_capacity_is_answered_in_full_with_no_no_result(
     late = sum(1 for answer in kept.values() if answer["late"])
     print(f"\nburst of {len(ids)}: {late} answered late; request lag seen up to {max(seen_lag)}")
     assert max(seen_lag) > 0, "the worker's lag is reported while it works a backlog off"
+    for process in ("worker", "scorecard"):  # read in batches while it is fast, then at once
+        for shape in ("fetching in batches", "fetching at once"):
+
+            async def logged(process: str = process, shape: str = shape) -> bool:
+                return bool(system.log_lines(process, shape))
+
+            await eventually(logged, timeout_s=15, what=f"{process} logs {shape!r}")

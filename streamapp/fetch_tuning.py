@@ -1,0 +1,110 @@
+"""Switch live aiokafka consumers between fetching at once and in batches, by their read rate.
+
+The choice itself is ``core.batching``; this counts what is read and sets the consumers'
+fetch wait and size. aiokafka reads both from its fetcher each time it builds a fetch request,
+so a change applies from the next fetch on, without restarting the consumer. Used by the
+model processes (their own consumer) and by the worker (Faust's stream consumer, which runs in
+Faust's consumer thread: two integer attributes are set, which the GIL makes safe).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from streamapp.core.batching import AdaptiveFetch, FetchShape
+from streamapp.settings import Settings
+
+log = logging.getLogger(__name__)
+#: How often the read rate is measured (and the fetch shape chosen again).
+REVIEW_EVERY_S = 1.0
+
+
+def apply_shape(consumer: Any, shape: FetchShape) -> None:
+    """Give an aiokafka consumer (started or not) this fetch wait and size."""
+    consumer._fetch_max_wait_ms = shape.max_wait_ms
+    consumer._fetch_min_bytes = shape.min_bytes
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is not None:
+        fetcher._fetch_max_wait_ms = shape.max_wait_ms
+        fetcher._fetch_min_bytes = shape.min_bytes
+
+
+class FetchTuner:
+    """Counts the messages a process reads and keeps its consumers' fetch shape to the rate."""
+
+    def __init__(
+        self,
+        policy: AdaptiveFetch,
+        *,
+        label: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy
+        self.label = label
+        self.batching = policy.starts_batched()
+        #: Messages per second over the last review.
+        self.rate_per_s = 0.0
+        self._clock = clock
+        self._read = 0
+        self._since = clock()
+        self._consumers: list[Any] = []
+
+    @property
+    def shape(self) -> FetchShape:
+        """The fetch shape in use."""
+        return self.policy.shape(self.batching)
+
+    def attach(self, consumer: Any) -> Any:
+        """Tune this consumer too (from now on); returns it."""
+        self._consumers.append(consumer)
+        apply_shape(consumer, self.shape)
+        return consumer
+
+    def read(self, count: int = 1) -> None:
+        """Count messages read."""
+        self._read += count
+
+    def review(self) -> None:
+        """Measure the rate once ``REVIEW_EVERY_S`` has passed, and switch if it says so
+        (cheap to call more often: it returns at once until then)."""
+        now = self._clock()
+        elapsed = now - self._since
+        if elapsed < REVIEW_EVERY_S:
+            return
+        self.rate_per_s = self._read / elapsed
+        self._read, self._since = 0, now
+        batching = self.policy.should_batch(self.batching, self.rate_per_s)
+        if batching == self.batching:
+            return
+        self.batching = batching
+        shape = self.shape
+        log.info(
+            "%s: reading %.0f messages/s, fetching %s (wait up to %d ms)",
+            self.label,
+            self.rate_per_s,
+            "in batches" if batching else "at once",
+            shape.max_wait_ms,
+        )
+        for consumer in self._consumers:
+            apply_shape(consumer, shape)
+
+
+def worker_fetch(settings: Settings) -> AdaptiveFetch:
+    """The worker's stream consumer: requests and scores."""
+    return AdaptiveFetch(
+        at_once=FetchShape(settings.fetch_max_wait_ms, settings.fetch_min_bytes),
+        batch_wait_ms=settings.batch_fetch_wait_ms,
+        batch_above_per_s=settings.batch_above_per_s,
+    )
+
+
+def model_fetch(settings: Settings) -> AdaptiveFetch:
+    """A model process's consumer of the requests topic."""
+    return AdaptiveFetch(
+        at_once=FetchShape(settings.model_fetch_max_wait_ms, settings.model_fetch_min_bytes),
+        batch_wait_ms=settings.model_batch_fetch_wait_ms,
+        batch_above_per_s=settings.batch_above_per_s,
+    )

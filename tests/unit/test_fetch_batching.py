@@ -1,0 +1,116 @@
+"""Consumers fetch at once while they read little, in batches while they read a lot, and a
+change of shape reaches a running aiokafka consumer's fetcher."""
+
+from __future__ import annotations
+
+import inspect
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.consumer.fetcher import Fetcher
+
+from streamapp.core.batching import BATCH_MIN_BYTES, AdaptiveFetch, FetchShape
+from streamapp.fetch_tuning import FetchTuner, model_fetch, worker_fetch
+from streamapp.settings import Settings
+
+AT_ONCE = FetchShape(max_wait_ms=100, min_bytes=1)
+POLICY = AdaptiveFetch(at_once=AT_ONCE, batch_wait_ms=10, batch_above_per_s=150)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeFetcher:
+    _fetch_max_wait_ms = 0
+    _fetch_min_bytes = 0
+
+
+class FakeConsumer:
+    """The two attributes aiokafka's consumer and fetcher read when they build a fetch."""
+
+    def __init__(self, fetcher: FakeFetcher | None = None) -> None:
+        self._fetch_max_wait_ms = 0
+        self._fetch_min_bytes = 0
+        self._fetcher = fetcher
+
+
+def test_a_consumer_reading_little_fetches_at_once_and_one_reading_a_lot_in_batches() -> None:
+    assert not POLICY.should_batch(False, 149.0)
+    assert POLICY.should_batch(False, 150.0)
+    assert POLICY.shape(False) == AT_ONCE
+    assert POLICY.shape(True) == FetchShape(max_wait_ms=10, min_bytes=BATCH_MIN_BYTES)
+
+
+def test_a_rate_hovering_at_the_threshold_does_not_switch_back_and_forth() -> None:
+    assert POLICY.should_batch(True, 100.0)  # batching: stays so down to half the threshold
+    assert not POLICY.should_batch(True, 74.0)
+    assert not POLICY.should_batch(False, 100.0)
+
+
+def test_a_threshold_of_zero_batches_always_even_when_idle() -> None:
+    always = AdaptiveFetch(at_once=AT_ONCE, batch_wait_ms=5, batch_above_per_s=0)
+    assert always.starts_batched()
+    assert always.should_batch(False, 0.0)
+    assert not POLICY.starts_batched()
+
+
+def test_the_tuner_switches_its_consumers_by_the_rate_of_the_last_second() -> None:
+    clock = Clock()
+    fetcher = FakeFetcher()
+    consumer = FakeConsumer(fetcher)
+    tuner = FetchTuner(POLICY, label="test", clock=clock)
+    tuner.attach(consumer)
+    assert (consumer._fetch_max_wait_ms, consumer._fetch_min_bytes) == (100, 1)
+
+    tuner.read(300)
+    clock.now += 0.5
+    tuner.review()  # not a second yet: nothing measured
+    assert not tuner.batching
+    clock.now += 0.5
+    tuner.review()
+    assert tuner.batching
+    assert tuner.rate_per_s == 300.0
+    assert (fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes) == (10, BATCH_MIN_BYTES)
+
+    clock.now += 2.0  # idle for two seconds: back to fetching at once
+    tuner.review()
+    assert not tuner.batching
+    assert (fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes) == (100, 1)
+    assert (consumer._fetch_max_wait_ms, consumer._fetch_min_bytes) == (100, 1)
+
+
+def test_a_consumer_attached_while_batching_starts_batched() -> None:
+    clock = Clock()
+    tuner = FetchTuner(POLICY, label="test", clock=clock)
+    tuner.read(500)
+    clock.now += 1.0
+    tuner.review()
+    late = tuner.attach(FakeConsumer())
+    assert late._fetch_max_wait_ms == 10
+
+
+def test_aiokafka_still_builds_each_fetch_from_the_attributes_the_tuner_sets() -> None:
+    # an aiokafka upgrade that renamed them would silently leave every consumer unbatched
+    consumer_init = inspect.getsource(AIOKafkaConsumer.__init__)
+    fetch_request = inspect.getsource(Fetcher._get_actions_per_node)
+    for name in ("self._fetch_max_wait_ms", "self._fetch_min_bytes"):
+        assert name in consumer_init
+        assert name in fetch_request
+
+
+def test_settings_give_the_worker_and_the_models_their_own_waits() -> None:
+    settings = Settings(
+        fetch_max_wait_ms=10,
+        batch_fetch_wait_ms=3,
+        model_fetch_max_wait_ms=100,
+        model_batch_fetch_wait_ms=20,
+        batch_above_per_s=0,
+    )
+    assert worker_fetch(settings).shape(True).max_wait_ms == 3
+    assert worker_fetch(settings).shape(False) == FetchShape(10, 1)
+    assert model_fetch(settings).shape(True).max_wait_ms == 20
+    assert model_fetch(settings).starts_batched()
