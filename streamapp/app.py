@@ -10,8 +10,11 @@ import logging
 import faust
 
 from streamapp.core.records import ControlChange, RegistryDoc
+from streamapp.heap import settle_after_start
 from streamapp.kafka_admin import ensure_topics
 from streamapp.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 #: Modules that define the worker's agents, tasks and views; the worker imports them at start.
 WORKER_MODULES = [
@@ -41,9 +44,12 @@ class RendezvousApp(faust.App):
         await super().on_first_start()
 
     async def on_started(self) -> None:
-        """Once the worker has configured logging and recovered: make debug calls free."""
+        """Once the worker has configured logging and recovered: make debug calls free, and
+        take what start-up left on the heap out of the garbage collector's way."""
         match_root_level_to_handlers()
         await super().on_started()
+        frozen = settle_after_start(self.rendezvous_settings.gc_young_threshold)
+        log.info("start-up objects frozen out of garbage collection: %d", frozen)
 
 
 def match_root_level_to_handlers() -> None:

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     batch_above_per_s: float = Field(default=150.0, ge=0)
     batch_fetch_wait_ms: int = Field(default=3, ge=0, le=10_000)
     model_batch_fetch_wait_ms: int = Field(default=10, ge=0, le=10_000)
+    #: Allocations between collections of the garbage collector's youngest generation in the
+    #: worker and model processes, once started (CPython's default is 700). See ``heap``.
+    gc_young_threshold: int = Field(default=700, ge=0)
     late_after_ms: int = Field(default=100, ge=0)
     catch_up_wait_ms: int = Field(default=1000, ge=0)
     #: Entry-point models the worker runs itself as each mailbox opens (comma-separated).

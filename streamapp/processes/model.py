@@ -1,11 +1,11 @@
 """The generic model process: read every request, score it, write the Scores in batches.
 
-Each model runs in its own consumer group, so every model sees all requests. The requests read
-together from one partition are scored together (one vectorised ``predict_batch`` call when the
-model has it) and their Scores go out as one ScoreBatch to the *same partition number*, so they
-meet the requests' mailboxes whatever partitioner the client used. A model exception becomes
-that request's ``error``. Offsets are committed only once the Scores are in Kafka, so a crash
-re-reads what was not scored, and never skips it.
+Each model runs in its own consumer group, so every model sees all requests. The requests of
+one fetch, from every partition, are scored together (one vectorised ``predict_batch`` call when
+the model has it) and their Scores go out as one ScoreBatch per partition, to the *same
+partition number*, so they meet the requests' mailboxes whatever partitioner the client used.
+A model exception becomes that request's ``error``. Offsets are committed only once the Scores
+are in Kafka, so a crash re-reads what was not scored, and never skips it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from models.base import BatchModel, Model
 from streamapp.core.codec import encode
 from streamapp.core.records import Control
 from streamapp.fetch_tuning import FetchTuner, model_fetch
+from streamapp.heap import settle_after_start
 from streamapp.kafka_admin import ensure_topics, requests_consumer
 from streamapp.processes.commits import Batch, CommitTracker
 from streamapp.processes.scoring import Outcome, predict_many
@@ -130,6 +131,12 @@ def score_batch_value(
     return orjson.dumps({"model": model_name, "model_version": model_version, "scores": scores})
 
 
+#: One partition's share of a fetch: its records and the batch that commits them.
+_Fetched = tuple[TopicPartition, list[ConsumerRecord[bytes, bytes]], Batch]
+#: A request a model can score: (partition, request id, payload).
+_Readable = tuple[int, str, Mapping[str, Any]]
+
+
 class ModelProcess:
     """Consumes the requests topic in the group ``<app_id>-model-<name>`` and writes Scores.
 
@@ -180,6 +187,7 @@ class ModelProcess:
         consumer.subscribe(
             [settings.topic("requests")], listener=_ReadyWhenAssigned(self, consumer)
         )
+        settle_after_start(settings.gc_young_threshold)  # the model and clients are loaded
         slots = asyncio.Semaphore(self.concurrency)
         committed_at = time.monotonic()
         try:
@@ -187,11 +195,14 @@ class ModelProcess:
                 fetched = await consumer.getmany(timeout_ms=200, max_records=1000)
                 self.fetching.read(sum(len(records) for records in fetched.values()))
                 self.fetching.review()
-                for tp, records in fetched.items():
+                if fetched:
                     await slots.acquire()
-                    batch = self._commits.read(tp, records[-1].offset)
-                    task = asyncio.create_task(self._score_and_send(producer, tp, records, batch))
-                    self._in_flight[task] = len(records)
+                    parts = [
+                        (tp, records, self._commits.read(tp, records[-1].offset))
+                        for tp, records in fetched.items()
+                    ]
+                    task = asyncio.create_task(self._score_and_send(producer, parts))
+                    self._in_flight[task] = sum(len(records) for _, records, _ in parts)
                     task.add_done_callback(lambda done: self._finished(done, slots))
                 if time.monotonic() - committed_at >= COMMIT_EVERY_S:
                     committed_at = time.monotonic()
@@ -223,32 +234,31 @@ class ModelProcess:
                 DRAIN_S,
             )
 
-    async def _score_and_send(
-        self,
-        producer: AIOKafkaProducer,
-        tp: TopicPartition,
-        records: list[ConsumerRecord[bytes, bytes]],
-        batch: Batch,
-    ) -> None:
-        readable: list[tuple[str, Mapping[str, Any]]] = []
+    async def _score_and_send(self, producer: AIOKafkaProducer, parts: list[_Fetched]) -> None:
+        """Score what one fetch brought, from every partition, and commit it once written."""
+        readable: list[_Readable] = []
         deadlines: list[float] = []
-        for record in records:
-            found = readable_request_and_deadline(record.value)
-            if found is not None:
-                readable.append((found[0], found[1]))
+        unreadable = 0
+        for tp, records, _ in parts:
+            for record in records:
+                found = readable_request_and_deadline(record.value)
+                if found is None:
+                    unreadable += 1
+                    continue
+                readable.append((tp.partition, found[0], found[1]))
                 deadlines.append(
                     deadline_of(record.timestamp, found[2], self.settings.default_deadline_ms)
                 )
-        self.unreadable += len(records) - len(readable)
+        self.unreadable += unreadable
         try:
             if not readable:
                 pass
             elif isinstance(self.model, BatchModel):
-                await self._score_together(producer, tp.partition, readable, deadlines)
+                await self._score_together(producer, readable, deadlines)
             else:
                 await asyncio.gather(
                     *(
-                        self._score_together(producer, tp.partition, [one], [deadline])
+                        self._score_together(producer, [one], [deadline])
                         for one, deadline in zip(readable, deadlines, strict=True)
                     )
                 )
@@ -256,35 +266,45 @@ class ModelProcess:
             log.error("model %s could not write its scores: %r; stopping", self.name, error)
             self._failure = error
             return
-        self._commits.written(batch)
+        for _, _, batch in parts:
+            self._commits.written(batch)
 
     async def _score_together(
-        self,
-        producer: AIOKafkaProducer,
-        partition: int,
-        readable: list[tuple[str, Mapping[str, Any]]],
-        deadlines: list[float],
+        self, producer: AIOKafkaProducer, readable: list[_Readable], deadlines: list[float]
     ) -> None:
-        """Score requests in one model call (in a thread) and write their Scores as one
-        message. A model without ``predict_batch`` gets one call per request, so its requests
-        run side by side (up to ``concurrency``) and each Score leaves as soon as it is ready."""
-        payloads = [payload for _, payload in readable]
+        """Score requests in one model call (in a thread), whatever partitions they came from,
+        and write their Scores as one message per partition. A model without ``predict_batch``
+        gets one call per request, so its requests run side by side (up to ``concurrency``)
+        and each Score leaves as soon as it is ready."""
+        payloads = [payload for _, _, payload in readable]
         loop = asyncio.get_running_loop()
         started_at, outcomes = await loop.run_in_executor(
             self._executor, timed_predict_many, self.model, payloads, deadlines
         )
-        value = score_batch_value(
-            self.name,
-            self.version,
-            [request_id for request_id, _ in readable],
-            outcomes,
-            read_at=started_at,
-            finished_at=time.time(),
-        )
-        delivery = await producer.send(
-            self.settings.topic("scores"), value, key=self.name.encode(), partition=partition
-        )
-        await delivery
+        finished_at = time.time()
+        by_partition: dict[int, tuple[list[str], list[Outcome]]] = {}
+        for (partition, request_id, _), outcome in zip(readable, outcomes, strict=True):
+            ids, partition_outcomes = by_partition.setdefault(partition, ([], []))
+            ids.append(request_id)
+            partition_outcomes.append(outcome)
+        topic, key = self.settings.topic("scores"), self.name.encode()
+        deliveries = [
+            await producer.send(
+                topic,
+                score_batch_value(
+                    self.name,
+                    self.version,
+                    ids,
+                    partition_outcomes,
+                    read_at=started_at,
+                    finished_at=finished_at,
+                ),
+                key=key,
+                partition=partition,
+            )
+            for partition, (ids, partition_outcomes) in by_partition.items()
+        ]
+        await asyncio.gather(*deliveries)
         self.scored += len(readable)
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:

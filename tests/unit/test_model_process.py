@@ -3,11 +3,15 @@ committed only once written, and models load by entry point."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from models.base import Model, ModelInputError
 from models.rules import RulesBackstop
@@ -17,6 +21,7 @@ from streamapp.core.records import Request
 from streamapp.core.scores import Scored, decode_scores
 from streamapp.processes.commits import CommitTracker
 from streamapp.processes.model import (
+    ModelProcess,
     UnknownModelError,
     available_models,
     load_model,
@@ -24,6 +29,7 @@ from streamapp.processes.model import (
     score_batch_value,
 )
 from streamapp.processes.scoring import predict_many, predict_one, score_one
+from streamapp.settings import Settings
 
 REQUEST = Request(request_id="r1", payload={"features": {"worst radius": 12.0}})
 
@@ -235,3 +241,46 @@ def test_partitions_taken_away_are_forgotten() -> None:
     tracker.forget({"p0"})
     CommitTracker.written(batch)
     assert tracker.committable() == {} and tracker.pending() == 0
+
+
+class RecordingProducer:
+    """Stands in for the producer's ``send``: records each message; the broker "has" it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int | None, bytes]] = []
+
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes, partition: int | None = None
+    ) -> asyncio.Future[None]:
+        self.sent.append((topic, partition, value))
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        delivered.set_result(None)
+        return delivered
+
+
+def _record(partition: int, offset: int, request_id: str, x: int) -> ConsumerRecord[bytes, bytes]:
+    value = orjson.dumps({"request_id": request_id, "payload": {"x": x}})
+    return ConsumerRecord("requests", partition, offset, 0, 0, None, value, None, 0, len(value), [])
+
+
+async def test_a_fetch_from_several_partitions_is_one_model_call_and_one_message_each() -> None:
+    model = Doubler()
+    process = ModelProcess("double", model, Settings(), concurrency=1)
+    producer = RecordingProducer()
+    p0, p2 = TopicPartition("requests", 0), TopicPartition("requests", 2)
+    fetched = {
+        p0: [_record(0, 7, "a", 1), _record(0, 8, "b", 2)],
+        p2: [_record(2, 3, "c", 3)],
+    }
+    tracker = process._commits
+    parts = [(tp, records, tracker.read(tp, records[-1].offset)) for tp, records in fetched.items()]
+
+    await process._score_and_send(producer, parts)  # type: ignore[arg-type]
+
+    assert model.batch_calls == [3], "one vectorised call for the whole fetch"
+    by_partition = {partition: decode_scores(value) for _, partition, value in producer.sent}
+    assert sorted(by_partition) == [0, 2], "one ScoreBatch per partition, to the same number"
+    assert [(s.request_id, s.result) for s in by_partition[0]] == [("a", {"y": 2}), ("b", {"y": 4})]
+    assert [(s.request_id, s.result) for s in by_partition[2]] == [("c", {"y": 6})]
+    assert tracker.committable() == {p0: 9, p2: 4}, "both partitions written, so committable"
+    assert process.scored == 3
