@@ -19,7 +19,7 @@ from streamapp.settings import Settings
 
 log = logging.getLogger(__name__)
 #: How often the read rate is measured (and the fetch shape chosen again).
-REVIEW_EVERY_S = 1.0
+REVIEW_EVERY_S = 0.25
 
 
 def apply_shape(consumer: Any, shape: FetchShape) -> None:

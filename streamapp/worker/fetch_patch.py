@@ -45,5 +45,5 @@ install(fetching)
 
 @app.timer(REVIEW_EVERY_S)  # type: ignore[untyped-decorator]  # Faust's decorator is untyped
 async def review_fetching() -> None:
-    """Choose the fetch shape again from the rate read over the last second."""
+    """Choose the fetch shape again from the rate read since the last review."""
     fetching.review()

@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.consumer.fetcher import Fetcher
 
 from streamapp.core.batching import BATCH_MIN_BYTES, AdaptiveFetch, FetchShape
-from streamapp.fetch_tuning import FetchTuner, model_fetch, worker_fetch
+from streamapp.fetch_tuning import REVIEW_EVERY_S, FetchTuner, model_fetch, worker_fetch
 from streamapp.settings import Settings
 
 AT_ONCE = FetchShape(max_wait_ms=100, min_bytes=1)
@@ -58,7 +58,7 @@ def test_a_threshold_of_zero_batches_always_even_when_idle() -> None:
     assert not POLICY.starts_batched()
 
 
-def test_the_tuner_switches_its_consumers_by_the_rate_of_the_last_second() -> None:
+def test_the_tuner_switches_its_consumers_by_the_rate_since_its_last_review() -> None:
     clock = Clock()
     fetcher = FakeFetcher()
     consumer = FakeConsumer(fetcher)
@@ -66,14 +66,14 @@ def test_the_tuner_switches_its_consumers_by_the_rate_of_the_last_second() -> No
     tuner.attach(consumer)
     assert (consumer._fetch_max_wait_ms, consumer._fetch_min_bytes) == (100, 1)
 
-    tuner.read(300)
-    clock.now += 0.5
-    tuner.review()  # not a second yet: nothing measured
+    tuner.read(75)
+    clock.now += REVIEW_EVERY_S / 2
+    tuner.review()  # too soon: nothing measured
     assert not tuner.batching
-    clock.now += 0.5
-    tuner.review()
+    clock.now += REVIEW_EVERY_S / 2
+    tuner.review()  # a burst is seen within a fraction of a second
     assert tuner.batching
-    assert tuner.rate_per_s == 300.0
+    assert tuner.rate_per_s == 75 / REVIEW_EVERY_S
     assert (fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes) == (10, BATCH_MIN_BYTES)
 
     clock.now += 2.0  # idle for two seconds: back to fetching at once
