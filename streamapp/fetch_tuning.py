@@ -97,7 +97,7 @@ def worker_fetch(settings: Settings) -> AdaptiveFetch:
     return AdaptiveFetch(
         at_once=FetchShape(settings.fetch_max_wait_ms, settings.fetch_min_bytes),
         batch_wait_ms=settings.batch_fetch_wait_ms,
-        batch_above_per_s=settings.batch_above_per_s,
+        batch_above_per_s=settings.worker_batch_above_per_s,
     )
 
 

@@ -78,10 +78,13 @@ class Settings(BaseSettings):
     model_fetch_max_wait_ms: int = Field(default=100, ge=0, le=10_000)
     model_fetch_min_bytes: int = Field(default=1, ge=1)
     model_linger_ms: float = Field(default=0.0, ge=0, le=1000)
-    #: Messages read per second from which the worker and each model process fetch in batches
-    #: (``batch_fetch_wait_ms``, ``model_batch_fetch_wait_ms``) instead of at once; they go back
-    #: below half of it. 0: always in batches. See ``core.batching``.
+    #: Messages read per second from which each model process fetches in batches
+    #: (``model_batch_fetch_wait_ms``) instead of at once; it goes back below half of it.
+    #: 0: always in batches. See ``core.batching``.
     batch_above_per_s: float = Field(default=150.0, ge=0)
+    #: The same for the worker (``batch_fetch_wait_ms``). It reads a request and one message per
+    #: model process for each request: 800 messages/s is about 270 requests/s with two models.
+    worker_batch_above_per_s: float = Field(default=800.0, ge=0)
     batch_fetch_wait_ms: int = Field(default=3, ge=0, le=10_000)
     model_batch_fetch_wait_ms: int = Field(default=10, ge=0, le=10_000)
     #: Allocations between collections of the garbage collector's youngest generation in the

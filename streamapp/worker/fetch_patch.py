@@ -6,7 +6,7 @@ worker falls slightly behind, the next fetch holds only partitions with nothing 
 keeps it for the full 1.5 s, and answers stall for seconds while the worker idles. Fetching
 returns instead after ``RENDEZVOUS_FETCH_MAX_WAIT_MS`` (or once ``RENDEZVOUS_FETCH_MIN_BYTES``
 are there): a bounded wait when idle. While the worker reads more than
-``RENDEZVOUS_BATCH_ABOVE_PER_S`` messages per second, its fetches wait
+``RENDEZVOUS_WORKER_BATCH_ABOVE_PER_S`` messages per second, its fetches wait
 ``RENDEZVOUS_BATCH_FETCH_WAIT_MS`` for more (``core.batching``): fewer, larger fetches.
 """
 

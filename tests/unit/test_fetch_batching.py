@@ -109,8 +109,22 @@ def test_settings_give_the_worker_and_the_models_their_own_waits() -> None:
         model_fetch_max_wait_ms=100,
         model_batch_fetch_wait_ms=20,
         batch_above_per_s=0,
+        worker_batch_above_per_s=0,
     )
     assert worker_fetch(settings).shape(True).max_wait_ms == 3
     assert worker_fetch(settings).shape(False) == FetchShape(10, 1)
     assert model_fetch(settings).shape(True).max_wait_ms == 20
     assert model_fetch(settings).starts_batched()
+
+
+def test_the_worker_keeps_fetching_at_once_at_rates_where_the_models_batch() -> None:
+    # at 200 requests/s with two model processes the worker reads about 600 messages/s and
+    # each model process 200/s: the models batch, the worker (whose wait is added latency) not
+    settings = Settings()
+    worker, model = worker_fetch(settings), model_fetch(settings)
+    assert not worker.should_batch(False, 600.0)
+    assert model.should_batch(False, 200.0)
+    assert worker.should_batch(False, 1200.0)
+    custom = Settings(batch_above_per_s=50, worker_batch_above_per_s=300)
+    assert worker_fetch(custom).batch_above_per_s == 300
+    assert model_fetch(custom).batch_above_per_s == 50
