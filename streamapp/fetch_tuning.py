@@ -20,6 +20,11 @@ from streamapp.settings import Settings
 log = logging.getLogger(__name__)
 #: How often the read rate is measured (and the fetch shape chosen again).
 REVIEW_EVERY_S = 0.25
+#: A model process batches when scoring at once would keep it in model calls a quarter of the
+#: time (a 300-tree forest at 20 requests/s)...
+MODEL_BUSY_ABOVE = 0.25
+#: ...and then waits four times its mean call time for more, so calls take about a fifth.
+WAITS_PER_CALL = 4.0
 
 
 def apply_shape(consumer: Any, shape: FetchShape) -> None:
@@ -47,15 +52,20 @@ class FetchTuner:
         self.batching = policy.starts_batched()
         #: Messages per second over the last review.
         self.rate_per_s = 0.0
+        #: Mean seconds of a model call, over the last review that saw one.
+        self.call_s = 0.0
         self._clock = clock
         self._read = 0
+        self._calls = 0
+        self._calls_s = 0.0
         self._since = clock()
         self._consumers: list[Any] = []
+        self._applied = self.shape
 
     @property
     def shape(self) -> FetchShape:
         """The fetch shape in use."""
-        return self.policy.shape(self.batching)
+        return self.policy.shape(self.batching, self.call_s)
 
     def attach(self, consumer: Any) -> Any:
         """Tune this consumer too (from now on); returns it."""
@@ -67,6 +77,11 @@ class FetchTuner:
         """Count messages read."""
         self._read += count
 
+    def called(self, seconds: float) -> None:
+        """Count a model call and how long it took."""
+        self._calls += 1
+        self._calls_s += seconds
+
     def review(self) -> None:
         """Measure the rate once ``REVIEW_EVERY_S`` has passed, and switch if it says so
         (cheap to call more often: it returns at once until then)."""
@@ -75,16 +90,21 @@ class FetchTuner:
         if elapsed < REVIEW_EVERY_S:
             return
         self.rate_per_s = self._read / elapsed
-        self._read, self._since = 0, now
-        batching = self.policy.should_batch(self.batching, self.rate_per_s)
-        if batching == self.batching:
-            return
+        if self._calls:
+            self.call_s = self._calls_s / self._calls
+        self._read, self._calls, self._calls_s, self._since = 0, 0, 0.0, now
+        batching = self.policy.should_batch(self.batching, self.rate_per_s, self.call_s)
+        switched = batching != self.batching
         self.batching = batching
         shape = self.shape
-        log.info(
-            "%s: reading %.0f messages/s, fetching %s (wait up to %d ms)",
+        if shape == self._applied:
+            return
+        self._applied = shape
+        (log.info if switched else log.debug)(
+            "%s: reading %.0f messages/s (model calls of %.1f ms), fetching %s (wait up to %d ms)",
             self.label,
             self.rate_per_s,
+            self.call_s * 1000,
             "in batches" if batching else "at once",
             shape.max_wait_ms,
         )
@@ -102,9 +122,14 @@ def worker_fetch(settings: Settings) -> AdaptiveFetch:
 
 
 def model_fetch(settings: Settings) -> AdaptiveFetch:
-    """A model process's consumer of the requests topic."""
+    """A model process's consumer of the requests topic: it also batches when its model calls
+    would keep it busy, and waits longer the longer they take (up to a quarter of the default
+    deadline)."""
     return AdaptiveFetch(
         at_once=FetchShape(settings.model_fetch_max_wait_ms, settings.model_fetch_min_bytes),
         batch_wait_ms=settings.model_batch_fetch_wait_ms,
         batch_above_per_s=settings.batch_above_per_s,
+        busy_above=MODEL_BUSY_ABOVE,
+        waits_per_call=WAITS_PER_CALL,
+        max_wait_ms=max(settings.model_batch_fetch_wait_ms, settings.default_deadline_ms // 4),
     )

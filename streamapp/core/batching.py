@@ -8,7 +8,11 @@ of all processes together from 6.4 to about 4.8 ms per request. The same waits w
 4 to 5 % of a core per model process (a fetch every 10 ms instead of every 100 ms), which a
 deployment of dozens of models must not pay. So a consumer batches only while it reads fast.
 
-Pure: the read rate comes in, the fetch shape to use goes out.
+A model whose every call costs a lot whatever the batch size (a 300-tree forest: about 12 ms a
+call) also batches when scoring at once would keep it in model calls a large share of the time,
+and then waits in proportion to its call time, so its calls take a bounded share of a core.
+
+Pure: the read rate (and the mean model call time) comes in, the fetch shape to use goes out.
 """
 
 from __future__ import annotations
@@ -39,24 +43,40 @@ class AdaptiveFetch:
     at_once: FetchShape
     batch_wait_ms: int
     batch_above_per_s: float
+    #: Batch as well when scoring at once would keep the process in model calls this share of
+    #: the time or more (read rate times mean call time). None: by read rate only (the worker).
+    busy_above: float | None = None
+    #: While batching, a fetch waits at least this many times the mean call time (so calls
+    #: take at most about 1 / (1 + this) of the time)...
+    waits_per_call: float = 0.0
+    #: ...but never longer than this.
+    max_wait_ms: int = 0
 
     @property
     def batched(self) -> FetchShape:
-        """The shape while batching."""
+        """The shape while batching (for calls that cost next to nothing)."""
         return FetchShape(max_wait_ms=self.batch_wait_ms, min_bytes=BATCH_MIN_BYTES)
 
     def starts_batched(self) -> bool:
         """Whether a consumer starts batching (only when the threshold is 0)."""
         return self.batch_above_per_s <= 0
 
-    def should_batch(self, batching: bool, rate_per_s: float) -> bool:
-        """Whether to batch next, given whether it batches now and the rate it reads at."""
+    def should_batch(self, batching: bool, rate_per_s: float, call_s: float = 0.0) -> bool:
+        """Whether to batch next, given whether it batches now, the rate it reads at and
+        the mean time of a model call."""
         if self.batch_above_per_s <= 0:
             return True
-        if batching:
-            return rate_per_s >= self.batch_above_per_s * HYSTERESIS
-        return rate_per_s >= self.batch_above_per_s
+        share = HYSTERESIS if batching else 1.0
+        if rate_per_s >= self.batch_above_per_s * share:
+            return True
+        busy = rate_per_s * call_s
+        return self.busy_above is not None and busy >= self.busy_above * share
 
-    def shape(self, batching: bool) -> FetchShape:
-        """The fetch shape for that choice."""
-        return self.batched if batching else self.at_once
+    def shape(self, batching: bool, call_s: float = 0.0) -> FetchShape:
+        """The fetch shape for that choice, with model calls of ``call_s`` on average."""
+        if not batching:
+            return self.at_once
+        for_calls = min(self.max_wait_ms, round(self.waits_per_call * call_s * 1000))
+        if for_calls <= self.batch_wait_ms:
+            return self.batched
+        return FetchShape(max_wait_ms=for_calls, min_bytes=BATCH_MIN_BYTES)

@@ -282,6 +282,8 @@ class ModelProcess:
             self._executor, timed_predict_many, self.model, payloads, deadlines
         )
         finished_at = time.time()
+        if isinstance(self.model, BatchModel):  # batching only spares calls of these
+            self.fetching.called(finished_at - started_at)  # a slow one waits for more
         by_partition: dict[int, tuple[list[str], list[Outcome]]] = {}
         for (partition, request_id, _), outcome in zip(readable, outcomes, strict=True):
             ids, partition_outcomes = by_partition.setdefault(partition, ([], []))

@@ -128,3 +128,61 @@ def test_the_worker_keeps_fetching_at_once_at_rates_where_the_models_batch() -> 
     custom = Settings(batch_above_per_s=50, worker_batch_above_per_s=300)
     assert worker_fetch(custom).batch_above_per_s == 300
     assert model_fetch(custom).batch_above_per_s == 50
+
+
+SLOW_CALLS = AdaptiveFetch(
+    at_once=AT_ONCE,
+    batch_wait_ms=10,
+    batch_above_per_s=150,
+    busy_above=0.25,
+    waits_per_call=4.0,
+    max_wait_ms=50,
+)
+
+
+def test_a_model_whose_calls_are_slow_batches_even_at_a_low_rate() -> None:
+    # 12 ms a call at 30 requests/s: at once, it would spend 36 % of the time in calls
+    assert SLOW_CALLS.should_batch(False, 30.0, call_s=0.012)
+    assert not SLOW_CALLS.should_batch(False, 30.0, call_s=0.0001)  # a cheap model: at once
+    assert not SLOW_CALLS.should_batch(False, 10.0, call_s=0.012)  # 12 %: at once
+    # once batching it stays so down to half the share, so it does not flap
+    assert SLOW_CALLS.should_batch(True, 15.0, call_s=0.012)
+    assert not SLOW_CALLS.should_batch(True, 8.0, call_s=0.012)
+    assert not POLICY.should_batch(False, 30.0, call_s=0.012)  # by rate only (the worker)
+
+
+def test_a_batching_model_waits_in_proportion_to_its_call_time_up_to_the_cap() -> None:
+    assert SLOW_CALLS.shape(True, call_s=0.0005).max_wait_ms == 10  # cheap: the usual wait
+    assert SLOW_CALLS.shape(True, call_s=0.005).max_wait_ms == 20
+    assert SLOW_CALLS.shape(True, call_s=0.012).max_wait_ms == 48
+    assert SLOW_CALLS.shape(True, call_s=0.5) == FetchShape(50, BATCH_MIN_BYTES)
+    assert SLOW_CALLS.shape(False, call_s=0.5) == AT_ONCE
+
+
+def test_the_tuner_measures_model_calls_and_lengthens_the_wait_of_a_running_consumer() -> None:
+    clock = Clock()
+    tuner = FetchTuner(SLOW_CALLS, label="model forest", clock=clock)
+    fetcher = FakeFetcher()
+    consumer = tuner.attach(FakeConsumer(fetcher))
+    assert consumer._fetch_max_wait_ms == AT_ONCE.max_wait_ms
+    for _ in range(10):  # 40 requests/s, each scored alone in 12 ms
+        tuner.read()
+        tuner.called(0.012)
+    clock.now += REVIEW_EVERY_S
+    tuner.review()
+    assert tuner.batching
+    assert abs(tuner.call_s - 0.012) < 1e-9
+    assert (consumer._fetch_max_wait_ms, fetcher._fetch_max_wait_ms) == (48, 48)
+    tuner.read(10)
+    tuner.called(0.0125)  # the calls, now batched, take a little longer: the wait follows
+    clock.now += REVIEW_EVERY_S
+    tuner.review()
+    assert fetcher._fetch_max_wait_ms == 50
+    assert fetcher._fetch_min_bytes == BATCH_MIN_BYTES
+
+
+def test_model_processes_wait_at_most_a_quarter_of_the_default_deadline() -> None:
+    assert model_fetch(Settings(default_deadline_ms=200)).max_wait_ms == 50
+    assert model_fetch(Settings(default_deadline_ms=1000)).max_wait_ms == 250
+    assert model_fetch(Settings(model_batch_fetch_wait_ms=80)).max_wait_ms == 80
+    assert worker_fetch(Settings()).busy_above is None

@@ -19,6 +19,7 @@ from models.scorecard import Scorecard
 from streamapp.core.codec import DecodeError, encode
 from streamapp.core.records import Request
 from streamapp.core.scores import Scored, decode_scores
+from streamapp.fetch_tuning import FetchTuner, model_fetch
 from streamapp.processes.commits import CommitTracker
 from streamapp.processes.model import (
     ModelProcess,
@@ -284,3 +285,69 @@ async def test_a_fetch_from_several_partitions_is_one_model_call_and_one_message
     assert [(s.request_id, s.result) for s in by_partition[2]] == [("c", {"y": 6})]
     assert tracker.committable() == {p0: 9, p2: 4}, "both partitions written, so committable"
     assert process.scored == 3
+
+
+class SlowForest:
+    """Like a large tree ensemble: every call costs the same whatever the batch size."""
+
+    version = "slow"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def predict(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        return self.predict_batch([payload])[0]
+
+    def predict_batch(self, payloads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        self.calls += 1
+        time.sleep(0.02)  # the model's own cost, not a wait for anything
+        return [{"score": 0.5} for _ in payloads]
+
+
+class SlowOneByOne:
+    version = "slow"
+
+    def predict(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        time.sleep(0.02)
+        return {"score": 0.5}
+
+
+class StepClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _score_one_at_a_time(process: ModelProcess, count: int) -> None:
+    producer = RecordingProducer()
+    tp = TopicPartition("requests", 0)
+    for offset in range(count):
+        records = [_record(0, offset, f"r{offset}", offset)]
+        batch = process._commits.read(tp, offset)
+        process.fetching.read(len(records))  # as the fetch loop counts them
+        await process._score_and_send(producer, [(tp, records, batch)])  # type: ignore[arg-type]
+
+
+async def test_a_model_whose_calls_are_slow_fetches_in_batches_and_waits_longer() -> None:
+    clock = StepClock()
+    process = ModelProcess("forest", SlowForest(), Settings(default_deadline_ms=200))
+    process.fetching = FetchTuner(model_fetch(process.settings), label="forest", clock=clock)
+    assert not process.fetching.batching
+    await _score_one_at_a_time(process, 5)
+    clock.now += 0.25  # 5 requests in 0.25 s, 20 ms each: 40 % of the time in calls
+    process.fetching.review()
+    assert process.fetching.batching
+    assert process.fetching.shape.max_wait_ms == 50, "4 times 20 ms, capped at deadline / 4"
+
+
+async def test_a_model_without_predict_batch_is_not_made_to_wait_for_batches() -> None:
+    # one call per request however many a fetch brings: waiting longer would spare nothing
+    clock = StepClock()
+    process = ModelProcess("slow", SlowOneByOne(), Settings())
+    process.fetching = FetchTuner(model_fetch(process.settings), label="slow", clock=clock)
+    await _score_one_at_a_time(process, 5)
+    clock.now += 0.25
+    process.fetching.review()
+    assert not process.fetching.batching
