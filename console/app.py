@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import dash
@@ -18,6 +20,7 @@ from console.settings import ConsoleSettings, get_console_settings
 #: (the copy bootstrap-flask ships; dash-bootstrap-components brings the components).
 BOOTSTRAP_CSS = Path(flask_bootstrap.__file__).parent / "static/bootstrap5/css/bootstrap.min.css"
 STYLESHEET_ROUTE = "/console-static/bootstrap.min.css"
+log = logging.getLogger(__name__)
 
 
 def serve_bootstrap() -> flask.Response:
@@ -50,7 +53,18 @@ def create_console(settings: ConsoleSettings) -> dash.Dash:
     return app
 
 
+def yield_cpu(settings: ConsoleSettings) -> int:
+    """Lower this process's CPU priority by ``settings.nice`` (the console's pages refresh in
+    bursts that would otherwise compete with the worker for a CPU); returns the new niceness."""
+    try:
+        return os.nice(settings.nice)
+    except OSError as error:  # not permitted here: serve anyway, at the usual priority
+        log.warning("could not lower the console's CPU priority: %s", error)
+        return os.nice(0)
+
+
 def run() -> None:
     """Serve the console (binds 127.0.0.1 unless RENDEZVOUS_CONSOLE_HOST says otherwise)."""
     settings = get_console_settings()
+    yield_cpu(settings)
     create_console(settings).run(host=settings.host, port=settings.port, debug=False)

@@ -18,6 +18,9 @@ class ConsoleSettings(BaseSettings):
     worker_url: str = "http://127.0.0.1:6066"
     refresh_ms: int = Field(default=2000, ge=250)
     timeout_s: float = Field(default=2.0, gt=0)
+    #: How far the console lowers its own CPU priority (``nice``) at start: it is never on the
+    #: answers' path, so on a shared host the worker and models get the CPU first. 0: unchanged.
+    nice: int = Field(default=10, ge=0, le=19)
     #: Sent as a bearer token on every read, for a worker with RENDEZVOUS_READ_TOKEN set
     #: (RENDEZVOUS_CONSOLE_READ_TOKEN, else the worker's own RENDEZVOUS_READ_TOKEN).
     read_token: SecretStr | None = Field(

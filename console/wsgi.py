@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from console.app import create_console
+from console.app import create_console, yield_cpu
 from console.settings import ConsoleSettings
 
+_settings = ConsoleSettings()
+yield_cpu(_settings)
 #: The Flask server of the Dash console, configured from RENDEZVOUS_CONSOLE_* variables.
-server = create_console(ConsoleSettings()).server
+server = create_console(_settings).server
