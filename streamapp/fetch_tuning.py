@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from streamapp.core.batching import AdaptiveFetch, FetchShape
+from streamapp.core.batching import AdaptiveFetch, FetchShape, fixed_call_cost
 from streamapp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,11 @@ REVIEW_EVERY_S = 0.25
 #: A model process batches when scoring at once would keep it in model calls a quarter of the
 #: time (a 300-tree forest at 20 requests/s)...
 MODEL_BUSY_ABOVE = 0.25
-#: ...and then waits four times its mean call time for more, so calls take about a fifth.
+#: ...and then waits four times the fixed cost of its calls for more, so that cost takes about
+#: a fifth of the time.
 WAITS_PER_CALL = 4.0
+#: The recent model calls the fixed cost of a call is estimated from.
+CALLS_KEPT = 64
 
 
 def apply_shape(consumer: Any, shape: FetchShape) -> None:
@@ -52,12 +56,11 @@ class FetchTuner:
         self.batching = policy.starts_batched()
         #: Messages per second over the last review.
         self.rate_per_s = 0.0
-        #: Mean seconds of a model call, over the last review that saw one.
+        #: Seconds a model call costs whatever its size, from recent small calls (0: none).
         self.call_s = 0.0
         self._clock = clock
         self._read = 0
-        self._calls = 0
-        self._calls_s = 0.0
+        self._calls: deque[tuple[int, float]] = deque(maxlen=CALLS_KEPT)
         self._since = clock()
         self._consumers: list[Any] = []
         self._applied = self.shape
@@ -77,10 +80,9 @@ class FetchTuner:
         """Count messages read."""
         self._read += count
 
-    def called(self, seconds: float) -> None:
-        """Count a model call and how long it took."""
-        self._calls += 1
-        self._calls_s += seconds
+    def called(self, seconds: float, requests: int = 1) -> None:
+        """Count a model call, how long it took and how many requests it scored."""
+        self._calls.append((requests, seconds))
 
     def review(self) -> None:
         """Measure the rate once ``REVIEW_EVERY_S`` has passed, and switch if it says so
@@ -90,9 +92,9 @@ class FetchTuner:
         if elapsed < REVIEW_EVERY_S:
             return
         self.rate_per_s = self._read / elapsed
-        if self._calls:
-            self.call_s = self._calls_s / self._calls
-        self._read, self._calls, self._calls_s, self._since = 0, 0, 0.0, now
+        fixed = fixed_call_cost(self._calls)
+        self.call_s = self.call_s if fixed is None else fixed
+        self._read, self._since = 0, now
         batching = self.policy.should_batch(self.batching, self.rate_per_s, self.call_s)
         switched = batching != self.batching
         self.batching = batching

@@ -10,13 +10,17 @@ deployment of dozens of models must not pay. So a consumer batches only while it
 
 A model whose every call costs a lot whatever the batch size (a 300-tree forest: about 12 ms a
 call) also batches when scoring at once would keep it in model calls a large share of the time,
-and then waits in proportion to its call time, so its calls take a bounded share of a core.
+and then waits in proportion to what a call costs whatever its size, so its calls take a
+bounded share of a core. Only that part is spared by waiting: a call whose time grows with its
+batch (a linear model under overload) costs the same however the requests are grouped, so it
+gets no longer wait. ``fixed_call_cost`` estimates it from recent small calls.
 
-Pure: the read rate (and the mean model call time) comes in, the fetch shape to use goes out.
+Pure: the read rate and recent model calls come in, the fetch shape to use goes out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: A batching fetch asks for more than one fetch can bring, so the broker holds it for its
@@ -44,10 +48,11 @@ class AdaptiveFetch:
     batch_wait_ms: int
     batch_above_per_s: float
     #: Batch as well when scoring at once would keep the process in model calls this share of
-    #: the time or more (read rate times mean call time). None: by read rate only (the worker).
+    #: the time or more (read rate times the fixed cost of a call). None: by read rate only
+    #: (the worker).
     busy_above: float | None = None
-    #: While batching, a fetch waits at least this many times the mean call time (so calls
-    #: take at most about 1 / (1 + this) of the time)...
+    #: While batching, a fetch waits at least this many times the fixed cost of a call (so
+    #: that cost takes at most about 1 / (1 + this) of the time)...
     waits_per_call: float = 0.0
     #: ...but never longer than this.
     max_wait_ms: int = 0
@@ -63,7 +68,7 @@ class AdaptiveFetch:
 
     def should_batch(self, batching: bool, rate_per_s: float, call_s: float = 0.0) -> bool:
         """Whether to batch next, given whether it batches now, the rate it reads at and
-        the mean time of a model call."""
+        what a model call costs whatever its size."""
         if self.batch_above_per_s <= 0:
             return True
         share = HYSTERESIS if batching else 1.0
@@ -73,10 +78,25 @@ class AdaptiveFetch:
         return self.busy_above is not None and busy >= self.busy_above * share
 
     def shape(self, batching: bool, call_s: float = 0.0) -> FetchShape:
-        """The fetch shape for that choice, with model calls of ``call_s`` on average."""
+        """The fetch shape for that choice, with model calls that cost ``call_s`` each
+        whatever their size (``fixed_call_cost``)."""
         if not batching:
             return self.at_once
         for_calls = min(self.max_wait_ms, round(self.waits_per_call * call_s * 1000))
         if for_calls <= self.batch_wait_ms:
             return self.batched
         return FetchShape(max_wait_ms=for_calls, min_bytes=BATCH_MIN_BYTES)
+
+
+#: Calls of at most this many requests show what a call costs whatever its size.
+SMALL_CALL = 4
+
+
+def fixed_call_cost(calls: Sequence[tuple[int, float]]) -> float | None:
+    """What a model call costs whatever its size, from recent calls (requests, seconds): the
+    fastest call of at most ``SMALL_CALL`` requests. The fastest, because calls slowed by others
+    on the machine say nothing of the model; small ones, because the time of a large one grows
+    with its size (a linear model under overload), and waiting spares none of that. None when
+    no recent call was small (the estimate from before holds)."""
+    small = [seconds for requests, seconds in calls if requests <= SMALL_CALL]
+    return min(small) if small else None

@@ -283,7 +283,7 @@ class ModelProcess:
         )
         finished_at = time.time()
         if isinstance(self.model, BatchModel):  # batching only spares calls of these
-            self.fetching.called(finished_at - started_at)  # a slow one waits for more
+            self.fetching.called(finished_at - started_at, len(payloads))  # slow: wait more
         by_partition: dict[int, tuple[list[str], list[Outcome]]] = {}
         for (partition, request_id, _), outcome in zip(readable, outcomes, strict=True):
             ids, partition_outcomes = by_partition.setdefault(partition, ([], []))

@@ -8,7 +8,7 @@ import inspect
 from aiokafka import AIOKafkaConsumer
 from aiokafka.consumer.fetcher import Fetcher
 
-from streamapp.core.batching import BATCH_MIN_BYTES, AdaptiveFetch, FetchShape
+from streamapp.core.batching import BATCH_MIN_BYTES, AdaptiveFetch, FetchShape, fixed_call_cost
 from streamapp.fetch_tuning import REVIEW_EVERY_S, FetchTuner, model_fetch, worker_fetch
 from streamapp.settings import Settings
 
@@ -165,20 +165,47 @@ def test_the_tuner_measures_model_calls_and_lengthens_the_wait_of_a_running_cons
     fetcher = FakeFetcher()
     consumer = tuner.attach(FakeConsumer(fetcher))
     assert consumer._fetch_max_wait_ms == AT_ONCE.max_wait_ms
-    for _ in range(10):  # 40 requests/s, each scored alone in 12 ms
-        tuner.read()
-        tuner.called(0.012)
+    for seconds in (0.012, 0.030, 0.012, 0.013, 0.012, 0.025, 0.012, 0.012, 0.014, 0.012):
+        tuner.read()  # 40 requests/s, each scored alone in 12 ms (slower when others ran)
+        tuner.called(seconds)
     clock.now += REVIEW_EVERY_S
     tuner.review()
     assert tuner.batching
-    assert abs(tuner.call_s - 0.012) < 1e-9
+    assert tuner.call_s == 0.012
     assert (consumer._fetch_max_wait_ms, fetcher._fetch_max_wait_ms) == (48, 48)
-    tuner.read(10)
-    tuner.called(0.0125)  # the calls, now batched, take a little longer: the wait follows
+    tuner.read(200)
+    for requests in (40, 60, 50):  # batched now: larger calls, a little longer
+        tuner.called(0.0125, requests)
     clock.now += REVIEW_EVERY_S
     tuner.review()
-    assert fetcher._fetch_max_wait_ms == 50
+    assert tuner.call_s == 0.012, "large calls do not change what a call costs"
+    assert fetcher._fetch_max_wait_ms == 48
     assert fetcher._fetch_min_bytes == BATCH_MIN_BYTES
+
+
+def test_calls_whose_time_grows_with_their_size_get_no_longer_wait() -> None:
+    # a linear model: 0.3 ms a call plus 20 us a request; then overload brings batches of
+    # 200 to 1000 requests, whose mean time (12 ms) would have asked for a 48 ms wait
+    clock = Clock()
+    tuner = FetchTuner(SLOW_CALLS, label="model linear", clock=clock)
+    for requests in (1, 3, 2, 4, 1):
+        tuner.called(0.0003 + 0.00002 * requests, requests)
+    clock.now += REVIEW_EVERY_S
+    tuner.review()
+    tuner.read(100_000)
+    for requests in (200, 450, 1000, 700, 300):
+        tuner.called(0.0003 + 0.00002 * requests, requests)
+    clock.now += REVIEW_EVERY_S
+    tuner.review()
+    assert tuner.batching
+    assert abs(tuner.call_s - 0.00032) < 1e-9
+    assert tuner.shape.max_wait_ms == 10, "the usual batch wait"
+
+
+def test_the_fixed_cost_of_a_call_is_the_fastest_small_call() -> None:
+    assert fixed_call_cost([]) is None
+    assert fixed_call_cost([(200, 0.004), (500, 0.010)]) is None  # none small: keep the last
+    assert fixed_call_cost([(1, 0.014), (2, 0.012), (4, 0.030), (40, 0.013)]) == 0.012
 
 
 def test_model_processes_wait_at_most_a_quarter_of_the_default_deadline() -> None:

@@ -340,6 +340,7 @@ async def test_a_model_whose_calls_are_slow_fetches_in_batches_and_waits_longer(
     process.fetching.review()
     assert process.fetching.batching
     assert process.fetching.shape.max_wait_ms == 50, "4 times 20 ms, capped at deadline / 4"
+    assert process.fetching._calls[-1][0] == 1, "each call counted with its requests"
 
 
 async def test_a_model_without_predict_batch_is_not_made_to_wait_for_batches() -> None:
