@@ -6,10 +6,10 @@ again, never a decision made anew.
 
 Each partition of the table has at most one write in flight, as the producer allows anyway (one
 request per partition at a time). Mailboxes closed while it is in flight wait for it, and go to
-the producer as it lands, in the same turn of the loop as the landed mailboxes' answers: both
-leave in one produce request, where each used to take its own. Partitions do not wait for each
-other, so one slow write never holds up another partition. A send to a topic whose metadata is
-not known yet runs on its own, so it cannot hold up other answers either.
+the producer as it lands, in the same turn of the loop as the landed mailboxes' answers, so both
+leave in one produce request. Partitions do not wait for each other, so one slow write never
+holds up another partition. A send to a topic whose metadata is not known yet runs on its own,
+so it cannot hold up other answers either.
 """
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ class Outbox:
     def closing(self, closed: Closed) -> None:
         """Persist this mailbox and send its answer, with the others closed in this turn."""
         self._waiting.setdefault(closed.mailbox.partition, []).append(closed)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_now)
@@ -96,9 +99,8 @@ class Outbox:
                 batch = following
         finally:
             self._writing.discard(partition)
-            if self._waiting.get(partition) and not self._scheduled:
-                self._scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush_now)
+            if self._waiting.get(partition):
+                self._schedule_flush()
 
     async def _hand_over(self, partition: int, batch: list[Closed]) -> bulk.Written | None:
         """Give a batch to the producer; None if it refused (``_land`` then tries again)."""
