@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from faust.types import TP
 
-from streamapp.app import app
+from streamapp.worker.producer import producer_for
 
 #: (key, value) pairs; a value of None deletes the key.
 Records = list[tuple[bytes, bytes | None]]
@@ -59,8 +58,8 @@ def _same(value: Any) -> Any:
 
 async def write(table: Any, partition: int, records: Records) -> None:
     """Persist records of one partition of ``table``; returns once the broker has them."""
-    producer: AIOKafkaProducer = app.producer._ensure_producer()  # type: ignore[attr-defined]
     topic = table.changelog_topic.get_topic_name()
+    producer = producer_for(topic)
     written: list[_Event] = []
     pending = list(records)
     while pending:

@@ -17,21 +17,15 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
-from streamapp.app import app, settings
+from streamapp.app import settings
 from streamapp.core.mailbox import Mailbox
 from streamapp.core.rendezvous import Closed
 from streamapp.worker.closed_store import ClosedStore
+from streamapp.worker.producer import producer, producer_for
 
 log = logging.getLogger(__name__)
 RETRY_PERSIST_S = 0.5
-
-
-def producer() -> AIOKafkaProducer:
-    """Faust's own aiokafka producer: Faust flushes it before every offset commit."""
-    found: AIOKafkaProducer = app.producer._ensure_producer()  # type: ignore[attr-defined]
-    return found
 
 
 def _log_failure(topic: str) -> Callable[[asyncio.Future[Any]], None]:
@@ -114,7 +108,9 @@ class Outbox:
 
     async def _send(self, topic: str, key: str, value: bytes, partition: int | None) -> None:
         try:
-            delivery = await producer().send(topic, value, key=key.encode(), partition=partition)
+            delivery = await producer_for(topic).send(
+                topic, value, key=key.encode(), partition=partition
+            )
         except Exception as error:
             log.error("cannot send to %s: %r", topic, error)
             return
@@ -122,7 +118,7 @@ class Outbox:
 
     async def emit(self, topic: str, key: str, value: bytes) -> None:
         """Send one message and wait until the broker has it (control commands, the proxy)."""
-        delivery = await producer().send(topic, value, key=key.encode())
+        delivery = await producer_for(topic).send(topic, value, key=key.encode())
         await delivery
 
     def dead_letter(self, message: Any, reason: str) -> None:
