@@ -56,11 +56,40 @@ def _same(value: Any) -> Any:
     return value
 
 
-async def write(table: Any, partition: int, records: Records) -> None:
-    """Persist records of one partition of ``table``; returns once the broker has them."""
+class Written:
+    """Records of one partition handed to the producer; ``landed`` waits for the broker."""
+
+    def __init__(self, table: Any, topic: str, partition: int) -> None:
+        self._table = table
+        self._topic = topic
+        self._partition = partition
+        self._parts: list[tuple[Any, Records]] = []
+
+    def add(self, delivery: Any, records: Records) -> None:
+        self._parts.append((delivery, records))
+
+    async def landed(self) -> None:
+        """Wait until the broker has every record, then apply them to the store."""
+        written: list[_Event] = []
+        topic, partition = self._topic, self._partition
+        for delivery, records in self._parts:
+            first = (await delivery).offset
+            written.extend(
+                _Event(_Message(topic, partition, first + i, key, value))
+                for i, (key, value) in enumerate(records)
+            )
+        self._table.data.apply_changelog_batch(written, _same, _same)
+
+
+async def hand_over(table: Any, partition: int, records: Records) -> Written:
+    """Give records of one partition of ``table`` to the producer, as few batches as fit.
+
+    This does not wait for the broker (``Written.landed`` does), and it suspends only when an
+    earlier batch of the partition has not left yet, so records handed over in the same turn
+    of the loop as other messages leave with them in one produce request."""
     topic = table.changelog_topic.get_topic_name()
     producer = producer_for(topic)
-    written: list[_Event] = []
+    written = Written(table, topic, partition)
     pending = list(records)
     while pending:
         batch = producer.create_batch()
@@ -72,11 +101,12 @@ async def write(table: Any, partition: int, records: Records) -> None:
         if count == 0:
             size = len(pending[0][1] or b"")
             raise ValueError(f"a record of {size} bytes does not fit in a producer batch")
-        delivery = await producer.send_batch(batch, topic, partition=partition)
-        first = (await delivery).offset
-        written.extend(
-            _Event(_Message(topic, partition, first + i, key, value))
-            for i, (key, value) in enumerate(pending[:count])
-        )
+        written.add(await producer.send_batch(batch, topic, partition=partition), pending[:count])
         pending = pending[count:]
-    table.data.apply_changelog_batch(written, _same, _same)
+    return written
+
+
+async def write(table: Any, partition: int, records: Records) -> None:
+    """Persist records of one partition of ``table``; returns once the broker has them."""
+    written = await hand_over(table, partition, records)
+    await written.landed()

@@ -89,14 +89,16 @@ class ClosedStore:
         """Persist records (None: delete) of one partition; returns once the broker has them."""
         await bulk.write(mailboxes, partition, records)
 
-    async def close(self, closed: Iterable[Mailbox]) -> None:
-        """Persist closed mailboxes, grouped by partition (in parallel)."""
-        by_partition: dict[int, bulk.Records] = {}
-        for mailbox in closed:
-            by_partition.setdefault(mailbox.partition, []).append(
-                (table_key(mailbox.partition, mailbox.request_id), closed_record(mailbox))
-            )
-        await asyncio.gather(*(self.write(p, r) for p, r in by_partition.items()))
+    async def hand_over(self, partition: int, closed: Iterable[Mailbox]) -> bulk.Written:
+        """Give closed mailboxes of one partition to the producer; ``landed()`` on the result
+        waits until the broker has them, then ``persisted`` schedules their expiry."""
+        records: bulk.Records = [
+            (table_key(partition, mailbox.request_id), closed_record(mailbox)) for mailbox in closed
+        ]
+        return await bulk.hand_over(mailboxes, partition, records)
+
+    def persisted(self, closed: Iterable[Mailbox]) -> None:
+        """These closed mailboxes are in the table: delete them once the retention has passed."""
         for mailbox in closed:
             assert mailbox.decision is not None
             self.expire_later(

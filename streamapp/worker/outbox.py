@@ -2,10 +2,14 @@
 
 Persisting before sending is what keeps every copy of an answer identical: after a crash, a
 mailbox whose answer may have left is found closed in the table and its stored bytes are sent
-again, never a decision made anew. Mailboxes closed in the same turn of the loop are persisted
-together (one changelog batch per partition) and flushes overlap, so one slow write never holds
-up the next. A send to a topic whose metadata is not known yet runs on its own, so it cannot
-hold up other answers either.
+again, never a decision made anew.
+
+Each partition of the table has at most one write in flight, as the producer allows anyway (one
+request per partition at a time). Mailboxes closed while it is in flight wait for it, and go to
+the producer as it lands, in the same turn of the loop as the landed mailboxes' answers, so both
+leave in one produce request. Partitions do not wait for each other, so one slow write never
+holds up another partition. A send to a topic whose metadata is not known yet runs on its own,
+so it cannot hold up other answers either.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import orjson
 from streamapp.app import settings
 from streamapp.core.mailbox import Mailbox
 from streamapp.core.rendezvous import Closed
+from streamapp.worker import bulk
 from streamapp.worker.closed_store import ClosedStore
 from streamapp.worker.producer import producer, producer_for
 
@@ -41,7 +46,10 @@ class Outbox:
 
     def __init__(self, store: ClosedStore) -> None:
         self._store = store
-        self._closing: list[Closed] = []
+        #: Per partition, the closed mailboxes not yet handed to the producer.
+        self._waiting: dict[int, list[Closed]] = {}
+        #: The partitions with a write in flight (their task hands over what waits next).
+        self._writing: set[int] = set()
         self._scheduled = False
         self._flushes: set[asyncio.Task[None]] = set()
         self._sends: set[asyncio.Task[None]] = set()
@@ -51,42 +59,83 @@ class Outbox:
 
     def closing(self, closed: Closed) -> None:
         """Persist this mailbox and send its answer, with the others closed in this turn."""
-        self._closing.append(closed)
+        self._waiting.setdefault(closed.mailbox.partition, []).append(closed)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_now)
 
     def _flush_now(self) -> None:
         self._scheduled = False
-        batch, self._closing = self._closing, []
-        if batch:
-            task = asyncio.create_task(self._flush(batch))
-            self._flushes.add(task)
-            task.add_done_callback(self._flushes.discard)
+        for partition in list(self._waiting):
+            if partition not in self._writing:
+                self._writing.add(partition)
+                task = asyncio.create_task(self._flush(partition))
+                self._flushes.add(task)
+                task.add_done_callback(self._flushes.discard)
 
-    async def _flush(self, batch: list[Closed]) -> None:
+    async def _flush(self, partition: int) -> None:
+        """Write this partition's closed mailboxes and send their answers, until none wait."""
+        try:
+            batch = self._waiting.pop(partition)
+            written = await self._hand_over(partition, batch)
+            while True:
+                await self._land(partition, batch, written)
+                following = self._waiting.pop(partition, None)
+                # The next write goes to the producer before these answers, in this same turn:
+                # the producer sends both in one request.
+                written = await self._hand_over(partition, following) if following else None
+                await self._send_answers(batch)
+                if following is None:
+                    return
+                batch = following
+        finally:
+            self._writing.discard(partition)
+            if self._waiting.get(partition):
+                self._schedule_flush()
+
+    async def _hand_over(self, partition: int, batch: list[Closed]) -> bulk.Written | None:
+        """Give a batch to the producer; None if it refused (``_land`` then tries again)."""
+        try:
+            return await self._store.hand_over(partition, [closed.mailbox for closed in batch])
+        except Exception as error:
+            self._persist_failed(batch, error)
+            return None
+
+    async def _land(
+        self, partition: int, batch: list[Closed], written: bulk.Written | None
+    ) -> None:
+        """Wait until the broker has the batch, handing it over again while it fails."""
         mailboxes = [closed.mailbox for closed in batch]
         while True:
-            try:
-                await self._store.close(mailboxes)
-                break
-            except Exception as error:  # the broker is away: nothing leaves until it is back
-                self.persist_failures += 1
-                log.error("cannot persist %d closed mailboxes (retrying): %r", len(batch), error)
-                await asyncio.sleep(RETRY_PERSIST_S)
+            if written is not None:
+                try:
+                    await written.landed()
+                    self._store.persisted(mailboxes)
+                    return
+                except Exception as error:
+                    self._persist_failed(batch, error)
+            await asyncio.sleep(RETRY_PERSIST_S)  # the broker is away: nothing leaves meanwhile
+            written = await self._hand_over(partition, batch)
+
+    def _persist_failed(self, batch: list[Closed], error: Exception) -> None:
+        self.persist_failures += 1
+        log.error("cannot persist %d closed mailboxes (retrying): %r", len(batch), error)
+
+    async def _send_answers(self, batch: list[Closed]) -> None:
         for closed in batch:
-            mailbox = closed.mailbox
-            assert mailbox.decision is not None
-            topic = mailbox.return_topic
+            topic = closed.mailbox.return_topic
             if producer()._metadata.partitions_for_topic(topic) is None:
                 # Metadata first (up to the producer's timeout): on its own, so no other
                 # answer waits for it; its events are released once it is on its way.
                 self._spawn(self._deliver(closed))
             else:
                 await self._deliver(closed)
-        for mailbox in mailboxes:
+        for closed in batch:
             for listener in self.answered:
-                listener(mailbox)
+                listener(closed.mailbox)
 
     async def _deliver(self, closed: Closed) -> None:
         """Hand the answer to the producer, then release its events: Faust flushes the

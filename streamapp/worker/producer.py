@@ -31,6 +31,9 @@ def producer() -> AIOKafkaProducer:
 def keep_metadata(kafka: AIOKafkaProducer, topics: Iterable[str]) -> None:
     """Make ``kafka`` keep the metadata of these topics in every refresh from now on."""
     client = kafka.client
+    # ``add_topic`` always returns a future (and, for a new topic, asks for a refresh), so on
+    # the hot path the set it fills is read first: aiokafka has no public "is tracked" check.
+    # tests/integration/test_producer_metadata.py fails if aiokafka changes this behaviour.
     for topic in topics:
         if topic not in client._topics:
             client.add_topic(topic)
