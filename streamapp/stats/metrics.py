@@ -8,7 +8,8 @@ Counters and histograms are updated as mailboxes close (no work when scraped, so
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -71,34 +72,51 @@ model_round_trip = Histogram(
 )
 
 
+_Metric = TypeVar("_Metric", Counter, Histogram)
+
+
+def _children(metric: _Metric) -> Callable[..., _Metric]:
+    """``metric.labels`` that remembers each child: ``labels`` takes a lock and builds a tuple
+    on every call, up to ten times per answer. The children are the same ones the metric keeps
+    (one per label set), so this holds no more than the metric does."""
+    return cache(metric.labels)
+
+
+_requests = _children(requests)
+_answers = _children(answers)
+_scores = _children(scores)
+_model_eval = _children(model_eval)
+_model_round_trip = _children(model_round_trip)
+
+
 def request_read(outcome: str) -> None:
     """Count a request read: ``valid`` (opened or retried), ``invalid`` or ``refused``."""
-    requests.labels(outcome).inc()
+    _requests(outcome).inc()
 
 
 def answered(mailbox: Mailbox) -> None:
     """Count and time a mailbox whose answer has left."""
     decision = mailbox.decision
     assert decision is not None
-    answers.labels(decision.status, decision.rule, decision.model or "").inc()
+    _answers(decision.status, decision.rule, decision.model or "").inc()
     answer_latency.observe(end_to_end_ms(mailbox) / 1000)
     lateness.observe(max(0, decision.answered_ms - mailbox.deadline_ms) / 1000)
     for arrived in mailbox.scores:
-        scores.labels(arrived.model, "ok" if arrived.ok else "error").inc()
-        model_eval.labels(arrived.model).observe(max(0.0, arrived.finished_at - arrived.read_at))
+        _scores(arrived.model, "ok" if arrived.ok else "error").inc()
+        _model_eval(arrived.model).observe(max(0.0, arrived.finished_at - arrived.read_at))
         rtt = max(0, arrived.arrived_ms - mailbox.opened_ms) / 1000
-        model_round_trip.labels(arrived.model).observe(rtt)
+        _model_round_trip(arrived.model).observe(rtt)
         if arrived.model == decision.model:
             added_latency.observe(max(0, decision.answered_ms - arrived.arrived_ms) / 1000)
     if mailbox.duplicate_scores:
-        scores.labels("", "duplicate").inc(mailbox.duplicate_scores)
+        _scores("", "duplicate").inc(mailbox.duplicate_scores)
 
 
 def late(partition: int, model: str, eval_ms: float, rtt_ms: int) -> None:
     """Count a score that came after its answer."""
-    scores.labels(model, "late").inc()
-    model_eval.labels(model).observe(eval_ms / 1000)
-    model_round_trip.labels(model).observe(rtt_ms / 1000)
+    _scores(model, "late").inc()
+    _model_eval(model).observe(eval_ms / 1000)
+    _model_round_trip(model).observe(rtt_ms / 1000)
 
 
 class LiveState(Collector):
