@@ -38,6 +38,10 @@ class ModelRule:
     weight: float = 1.0
 
 
+#: The rule of a model the registry does not name (built once: rule_for runs per score).
+UNREGISTERED = ModelRule()
+
+
 @dataclass(frozen=True)
 class ScheduleStep:
     """After ``after_ms`` from the request, accept live models of priority >= ``min_priority``."""
@@ -57,7 +61,7 @@ class Registry:
 
     def rule_for(self, model: str) -> ModelRule:
         """Return a model's rule; an unregistered model is shadow."""
-        return self.models.get(model, ModelRule())
+        return self.models.get(model, UNREGISTERED)
 
 
 @dataclass(frozen=True)
