@@ -3,10 +3,12 @@
     python -m benchmarks.per_answer [--calls 20000] [--repeat 15]
 
 Times what the worker does for every answered mailbox with three scores (``scorecard``,
-``rules``, ``linear``): counting it in the Prometheus metrics, and encoding its record for the
-mailboxes table. Each figure is the median (and the fastest) of ``--repeat`` timings of
-``--calls`` calls. To compare another checkout's code side by side, run this file by its path
-with that checkout first on the path: ``PYTHONPATH=<checkout> python benchmarks/per_answer.py``.
+``rules``, ``linear``): choosing its answer under the benchmarks' policy (``scorecard`` live,
+``rules`` the backstop, ``linear`` in shadow), counting it in the Prometheus metrics, and
+encoding its record for the mailboxes table. Each figure is the median (and the fastest) of
+``--repeat`` timings of ``--calls`` calls. To compare another checkout's code side by side,
+run this file by its path with that checkout first on the path:
+``PYTHONPATH=<checkout> python benchmarks/per_answer.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import statistics
 import timeit
 from collections.abc import Callable
 
-from streamapp.core.mailbox import Arrived, Decision, Mailbox
+from streamapp.core.mailbox import Arrived, Decision, Mailbox, choose_for
+from streamapp.core.policy import LIVE, SHADOW, ModelRule, Registry
 from streamapp.stats import metrics
 from streamapp.worker.closed_store import closed_record
 
@@ -35,6 +38,17 @@ def answered_mailbox() -> Mailbox:
     return Mailbox("r-1", 0, 1, 1_000, 1_200, "answers", "digest", 1_000, scores, decision)
 
 
+def benchmark_registry() -> Registry:
+    """The capacity benchmark's default policy, as a ``Registry``."""
+    return Registry(
+        models={
+            "scorecard": ModelRule(LIVE, priority=1),
+            "rules": ModelRule(LIVE, priority=0, backstop=True),
+            "linear": ModelRule(SHADOW),
+        }
+    )
+
+
 def time_us(work: Callable[[], object], calls: int, repeat: int) -> dict[str, float]:
     """Median and fastest microseconds per call over ``repeat`` timings of ``calls`` calls."""
     runs = [timeit.timeit(work, number=calls) / calls * 1e6 for _ in range(repeat)]
@@ -46,8 +60,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20_000, help="calls per timing")
     parser.add_argument("--repeat", type=int, default=15, help="timings per function")
     args = parser.parse_args()
-    mailbox = answered_mailbox()
+    mailbox, registry = answered_mailbox(), benchmark_registry()
     report = {
+        "choose_for": time_us(
+            lambda: choose_for(mailbox, registry, at_ms=1_015), args.calls, args.repeat
+        ),
         "metrics.answered": time_us(lambda: metrics.answered(mailbox), args.calls, args.repeat),
         "closed_record": time_us(lambda: closed_record(mailbox), args.calls, args.repeat),
     }
