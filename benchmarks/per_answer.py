@@ -3,8 +3,8 @@
     python -m benchmarks.per_answer [--calls 20000] [--repeat 15]
 
 Times what the worker does for every answered mailbox with three scores (``scorecard``,
-``rules``, ``linear``): choosing its answer under the benchmarks' policy (``scorecard`` live,
-``rules`` the backstop, ``linear`` in shadow), counting it in the Prometheus metrics, and
+``rules``, ``linear``): choosing its answer under ``benchmarks.capacity``'s policy (``scorecard``
+live, ``rules`` the backstop, ``linear`` in shadow), counting it in the Prometheus metrics, and
 encoding its record for the mailboxes table. Each figure is the median (and the fastest) of
 ``--repeat`` timings of ``--calls`` calls. To compare another checkout's code side by side,
 run this file by its path with that checkout first on the path:
@@ -39,12 +39,13 @@ def answered_mailbox() -> Mailbox:
 
 
 def benchmark_registry() -> Registry:
-    """The capacity benchmark's default policy, as a ``Registry``."""
+    """``benchmarks.capacity``'s default policy, as the policy sees it (written out: this file
+    also runs by its path, where the ``benchmarks`` package is not importable)."""
     return Registry(
         models={
-            "scorecard": ModelRule(LIVE, priority=1),
+            "scorecard": ModelRule(LIVE, priority=10),
             "rules": ModelRule(LIVE, priority=0, backstop=True),
-            "linear": ModelRule(SHADOW),
+            "linear": ModelRule(SHADOW, priority=5),
         }
     )
 

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.capacity import DEFAULT_REGISTRY
+from benchmarks.per_answer import benchmark_registry
+from streamapp.core.policy import ModelRule, Registry
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,3 +25,8 @@ def test_a_short_run_reports_microseconds_for_each_function() -> None:
     for figures in report.values():
         assert 0 < figures["min_us"] <= figures["median_us"]
     assert "metrics.answered" in run.stdout.split("PER_ANSWER_JSON")[0]
+
+
+def test_it_chooses_under_the_capacity_benchmarks_default_policy() -> None:
+    seeded = {name: ModelRule(**seed) for name, seed in DEFAULT_REGISTRY.items()}
+    assert benchmark_registry() == Registry(models=seeded)
