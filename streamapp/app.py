@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 WORKER_MODULES = [
     "streamapp.worker.recovery_patch",
     "streamapp.worker.fetch_patch",
+    "streamapp.worker.inline_consumer",
     "streamapp.worker.agents",
     "streamapp.worker.control_agent",
     "streamapp.worker.timers",

@@ -3,8 +3,8 @@
 The choice itself is ``core.batching``; this counts what is read and sets the consumers'
 fetch wait and size. aiokafka reads both from its fetcher each time it builds a fetch request,
 so a change applies from the next fetch on, without restarting the consumer. Used by the
-model processes (their own consumer) and by the worker (Faust's stream consumer, which runs in
-Faust's consumer thread: two integer attributes are set, which the GIL makes safe).
+model processes (their own consumer) and by the worker (Faust's stream consumer: two integer
+attributes are set, which the GIL makes safe even when it runs in Faust's consumer thread).
 """
 
 from __future__ import annotations

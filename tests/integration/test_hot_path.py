@@ -60,8 +60,15 @@ async def send_requests(
     return partitions
 
 
-async def test_a_plain_kafka_client_writing_single_scores_is_a_model(system: System) -> None:
-    system.start_worker(models=json.dumps({"plain": {"state": "live", "priority": 10}}))
+@pytest.mark.parametrize("consumer_thread", ["false", "true"], ids=["on-loop", "faust-thread"])
+async def test_a_plain_kafka_client_writing_single_scores_is_a_model(
+    system: System, consumer_thread: str
+) -> None:
+    # Both ways of running Faust's stream consumer (RENDEZVOUS_CONSUMER_THREAD) answer.
+    system.start_worker(
+        models=json.dumps({"plain": {"state": "live", "priority": 10}}),
+        consumer_thread=consumer_thread,
+    )
     ids = [f"plain-{n}" for n in range(20)]
     producer = AIOKafkaProducer(bootstrap_servers=system.bootstrap)
     await producer.start()
