@@ -17,7 +17,6 @@ callbacks already pass through a method queue on the worker's loop, which works 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +25,6 @@ from mode.utils.futures import maybe_async
 
 from streamapp.app import settings
 
-log = logging.getLogger(__name__)
 _MARK = "_rendezvous_inline_consumer"
 
 
@@ -37,6 +35,8 @@ class InlineConsumerThread(AIOKafkaConsumerThread):
         loop = kwargs.get("loop") or asyncio.get_event_loop()
         kwargs.setdefault("thread_loop", loop)
         super().__init__(consumer, **kwargs)
+        #: The task that serves the consumer, as the thread's body did (held: the loop keeps
+        #: only a weak reference to its tasks).
         self._serving: asyncio.Future[None] | None = None
 
     async def start(self) -> None:
