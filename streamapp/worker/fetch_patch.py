@@ -13,12 +13,14 @@ are there): a bounded wait when idle. While the worker reads more than
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from streamapp.app import app, settings
 from streamapp.fetch_tuning import REVIEW_EVERY_S, FetchTuner, worker_fetch
+from streamapp.worker.patching import patch_once
 
 log = logging.getLogger(__name__)
 _MARK = "_rendezvous_fetch_settings"
@@ -28,15 +30,14 @@ fetching = FetchTuner(worker_fetch(settings), label="worker")
 
 def install(tuner: FetchTuner) -> None:
     """Make Faust's stream consumer fetch as ``tuner`` says (once per process)."""
-    original = AIOKafkaConsumerThread._create_worker_consumer
-    if getattr(original, _MARK, False):
-        return
 
-    def create_worker_consumer(self: AIOKafkaConsumerThread, *args: Any, **kwargs: Any) -> Any:
-        return tuner.attach(original(self, *args, **kwargs))
+    def tuned(original: Callable[..., Any]) -> Callable[..., Any]:
+        def create_worker_consumer(self: AIOKafkaConsumerThread, *args: Any, **kwargs: Any) -> Any:
+            return tuner.attach(original(self, *args, **kwargs))
 
-    setattr(create_worker_consumer, _MARK, True)
-    AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
+        return create_worker_consumer
+
+    patch_once(AIOKafkaConsumerThread, "_create_worker_consumer", _MARK, tuned)
 
 
 # One of the worker's modules (``app.WORKER_MODULES``): imported before the consumer exists.

@@ -24,6 +24,7 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
 from mode.utils.futures import maybe_async
 
 from streamapp.app import settings
+from streamapp.worker.patching import patch_once
 
 _MARK = "_rendezvous_inline_consumer"
 
@@ -66,15 +67,14 @@ class InlineConsumerThread(AIOKafkaConsumerThread):
 
 def install() -> None:
     """Make Faust's aiokafka consumer build :class:`InlineConsumerThread` (once per process)."""
-    original = Consumer._new_consumer_thread
-    if getattr(original, _MARK, False):
-        return
 
-    def new_consumer_thread(self: Consumer) -> AIOKafkaConsumerThread:
-        return InlineConsumerThread(self, loop=self.loop, beacon=self.beacon)
+    def inline(_original: Callable[..., Any]) -> Callable[..., Any]:
+        def new_consumer_thread(self: Consumer) -> AIOKafkaConsumerThread:
+            return InlineConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
-    setattr(new_consumer_thread, _MARK, True)
-    Consumer._new_consumer_thread = new_consumer_thread  # type: ignore[method-assign]
+        return new_consumer_thread
+
+    patch_once(Consumer, "_new_consumer_thread", _MARK, inline)
 
 
 # One of the worker's modules (``app.WORKER_MODULES``): imported before the consumer exists.

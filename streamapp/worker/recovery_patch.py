@@ -22,6 +22,8 @@ from typing import Any
 
 from faust.tables.recovery import Recovery
 
+from streamapp.worker.patching import patch_once
+
 log = logging.getLogger(__name__)
 
 _MARK = "_rendezvous_holds_streams"
@@ -60,17 +62,16 @@ def streams_held_until_flow_resumes(consumer: Any) -> Iterator[set[Any]]:
 
 def install() -> None:
     """Wrap Faust's ``Recovery.on_recovery_completed`` (once per process)."""
-    original = Recovery.on_recovery_completed
-    if getattr(original, _MARK, False):
-        return
 
-    async def on_recovery_completed(self: Recovery, generation_id: int = 0) -> None:
-        with streams_held_until_flow_resumes(self.app.consumer):
-            await original(self, generation_id)
+    def holding_streams(original: Callable[..., Any]) -> Callable[..., Any]:
+        async def on_recovery_completed(self: Recovery, generation_id: int = 0) -> None:
+            with streams_held_until_flow_resumes(self.app.consumer):
+                await original(self, generation_id)
 
-    setattr(on_recovery_completed, _MARK, True)
-    on_recovery_completed.__doc__ = original.__doc__
-    Recovery.on_recovery_completed = on_recovery_completed  # type: ignore[method-assign]
+        on_recovery_completed.__doc__ = original.__doc__
+        return on_recovery_completed
+
+    patch_once(Recovery, "on_recovery_completed", _MARK, holding_streams)
 
 
 # This module is one of the worker's modules (``app.WORKER_MODULES``), imported with the agents
