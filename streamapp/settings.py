@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     #: Run Faust's stream consumer in its own thread, as Faust does, instead of on the worker's
     #: event loop (``worker.inline_consumer``).
     consumer_thread: bool = False
+    #: Hand each fetched message to its stream in place, without Faust's four tasks per message
+    #: (``worker.eager_delivery``).
+    eager_delivery: bool = True
     late_after_ms: int = Field(default=100, ge=0)
     catch_up_wait_ms: int = Field(default=1000, ge=0)
     #: Entry-point models the worker runs itself as each mailbox opens (comma-separated).
