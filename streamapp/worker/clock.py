@@ -2,12 +2,15 @@
 
 It decides nothing itself: ``on_due`` is called in the loop at the due millisecond, for every
 mailbox due, with no await in between, so one slow answer cannot hold up another deadline.
+
+One timer of the event loop is set for the earliest due time, and set again when an earlier
+one is scheduled or when it has rung: at 1,000 requests/s the clock rings about a thousand times
+a second, and a timer costs neither a task nor a cancelled wait per ring.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import time
@@ -31,7 +34,10 @@ class DeadlineClock:
         self._on_due = on_due
         self._heap: list[tuple[int, tuple[int, str]]] = []
         self._due: dict[tuple[int, str], int] = {}
-        self._changed = asyncio.Event()
+        #: The loop the clock runs in (None until ``run``), its timer and the time it is set for.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._alarm: asyncio.TimerHandle | None = None
+        self._alarm_ms: int | None = None
         self.failures = 0
 
     def __len__(self) -> int:
@@ -43,8 +49,8 @@ class DeadlineClock:
             return
         self._due[key] = due_ms
         heapq.heappush(self._heap, (due_ms, key))
-        if self._heap[0][0] == due_ms:
-            self._changed.set()
+        if self._alarm_ms is None or due_ms < self._alarm_ms:
+            self._set_alarm(due_ms)
 
     def cancel(self, key: tuple[int, str]) -> None:
         """Stop waking this mailbox."""
@@ -77,12 +83,31 @@ class DeadlineClock:
                 log.exception("deadline of %s at %d failed", key, due)
         return len(fired)
 
-    async def run(self) -> None:
-        """Fire mailboxes as they fall due, forever."""
-        while True:
+    def _set_alarm(self, due_ms: int) -> None:
+        """Ring at ``due_ms`` instead of when the timer is set for now (once running)."""
+        if self._loop is None:
+            return  # ``run`` sets it when it starts
+        if self._alarm is not None:
+            self._alarm.cancel()
+        self._alarm = self._loop.call_later(max(0.0, (due_ms - now_ms()) / 1000), self._ring)
+        self._alarm_ms = due_ms
+
+    def _ring(self) -> None:
+        """Fire what is due, then set the timer for the earliest due time left."""
+        self._alarm = self._alarm_ms = None
+        try:
             self.fire_due(now_ms())
-            self._changed.clear()
-            delay = (self._heap[0][0] - now_ms()) / 1000 if self._heap else 3600.0
-            if delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout=delay)
+        finally:
+            if self._heap:
+                self._set_alarm(self._heap[0][0])
+
+    async def run(self) -> None:
+        """Fire mailboxes as they fall due, until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            self._ring()
+            await self._loop.create_future()  # the timer rings from here on
+        finally:
+            if self._alarm is not None:
+                self._alarm.cancel()
+            self._loop, self._alarm, self._alarm_ms = None, None, None
