@@ -24,9 +24,11 @@ outbox = Outbox(store)
 
 def carry_out(effects: Effects, message: Any = None) -> None:
     """Do what the rendezvous decided, in its order: persist and send the answers of closed
-    mailboxes, send stored answers again, schedule wake-ups, release settled events."""
+    mailboxes (and stop waking them), send stored answers again, schedule wake-ups, release
+    settled events."""
     for closed in effects.closed:
         outbox.closing(closed)
+        clock.cancel((closed.mailbox.partition, closed.mailbox.request_id))
     for send in effects.sends:
         outbox.send(send.topic, send.request_id, send.wire)
     for key, due in effects.wakes:

@@ -59,12 +59,14 @@ async def test_preferred_models_score_answers_at_once_with_its_result(worker: Se
     async with agents.collect_requests.test_context() as requests:
         await requests.put(request("r1", deadline_ms=60_000), key=b"r1", partition=2)
     assert answers(worker) == [], "the in-process backstop alone does not decide early"
+    assert len(engine.clock) == 1, "the clock wakes the open mailbox at its next step"
     async with agents.collect_scores.test_context() as scores:
         await scores.put(
             score("r1", "scorecard", result={"label": "malignant"}), key=b"r1", partition=2
         )
     [answer] = answers(worker)
     assert (answer.status, answer.model, answer.rule) == ("ok", "scorecard", "top_priority")
+    assert len(engine.clock) == 0, "an answered mailbox is not woken again"
     assert answer.result == {"label": "malignant"}
     assert {c.model for c in answer.candidates} == {"rules", "scorecard"}
 
