@@ -4,8 +4,8 @@ It decides nothing itself: ``on_due`` is called in the loop at the due milliseco
 mailbox due, with no await in between, so one slow answer cannot hold up another deadline.
 
 One timer of the event loop is set for the earliest due time, and set again when an earlier
-one is scheduled or when it has rung: at 1,000 requests/s the clock rings about a thousand times
-a second, and a timer costs neither a task nor a cancelled wait per ring.
+one is scheduled or when it has rung: the clock may ring once per request, and a timer costs
+neither a task nor a cancelled wait per ring.
 """
 
 from __future__ import annotations
