@@ -98,8 +98,17 @@ class DeadlineClock:
         try:
             self.fire_due(now_ms())
         finally:
-            if self._heap:
-                self._set_alarm(self._heap[0][0])
+            due = self._next_due()
+            if due is not None:
+                self._set_alarm(due)
+
+    def _next_due(self) -> int | None:
+        """The earliest due time still scheduled; entries of mailboxes cancelled or scheduled
+        again are dropped from the top, so the timer never rings for them."""
+        heap, scheduled = self._heap, self._due
+        while heap and scheduled.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
 
     async def run(self) -> None:
         """Fire mailboxes as they fall due, until cancelled."""
