@@ -150,18 +150,18 @@ async def test_a_wake_up_scheduled_by_a_decision_as_it_fires_comes_too() -> None
 
     def step_then_deadline(key: tuple[int, str], due_ms: int) -> None:
         recorder.on_due(key, due_ms)
-        if key == (0, "step"):  # the policy's next step: wake the same mailbox again later
-            clock.schedule((0, "deadline"), due_ms + 10)
+        if len(recorder.fired) == 1:  # the policy's next step: wake the same mailbox later
+            clock.schedule(key, due_ms + 10)
 
     recorder = Recorder()
     clock = DeadlineClock(step_then_deadline)
     base = now_ms()
-    clock.schedule((0, "step"), base + 5)
+    clock.schedule((0, "mailbox"), base + 5)
     clock.schedule((0, "far"), base + 60_000)
     async with running(clock):
         fired = await recorder.wait(2)
     assert [(f.key, f.due_ms) for f in fired] == [
-        ((0, "step"), base + 5),
-        ((0, "deadline"), base + 15),
+        ((0, "mailbox"), base + 5),
+        ((0, "mailbox"), base + 15),
     ]
     assert fired[1].fired_ms >= base + 15
