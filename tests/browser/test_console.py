@@ -179,8 +179,14 @@ def test_a_request_on_the_requests_page_opens_in_the_inspector(stack: dict, page
     # The table refreshes twice a second with newer answers on top, so click this request's
     # own link, wherever it has moved to, not whatever row is first by then. Each refresh
     # mounts the table anew, so on a loaded machine the link may never stay put for the two
-    # animation frames Playwright's own wait asks for: click it where it is, as a user does.
-    page.get_by_role("link", name=request_id, exact=True).click(force=True)
+    # animation frames Playwright's click waits for: find it and click it in one turn of the
+    # page, so no refresh comes in between.
+    page.wait_for_function(
+        "(id) => { const link = [...document.querySelectorAll('#requests-grid a.request-link')]"
+        ".find((a) => a.innerText === id); if (!link) return false; link.click(); return true; }",
+        arg=request_id,
+        timeout=WAIT_MS,
+    )
     page.wait_for_url(f"**/inspect?request_id={request_id}", timeout=WAIT_MS)
     page.wait_for_selector("#inspect-rule", timeout=WAIT_MS)
     if answer is not None:  # the answer as read from Kafka
