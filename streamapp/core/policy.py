@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 LIVE, SHADOW, OFF = "live", "shadow", "off"
 STATES = (LIVE, SHADOW, OFF)
@@ -62,6 +63,33 @@ class Registry:
     def rule_for(self, model: str) -> ModelRule:
         """Return a model's rule; an unregistered model is shadow."""
         return self.models.get(model, UNREGISTERED)
+
+    # A registry never changes once made (a change makes a new one), so what the policy
+    # derives from it is derived once, not for every decision.
+
+    @cached_property
+    def live(self) -> Mapping[str, ModelRule]:
+        """The live models and their rules."""
+        return {name: rule for name, rule in self.models.items() if rule.state == LIVE}
+
+    @cached_property
+    def top_tier(self) -> tuple[str, ...]:
+        """The live non-backstop models of the highest priority among them (none: empty)."""
+        preferred = {n: r.priority for n, r in self.live.items() if not r.backstop}
+        top = max(preferred.values(), default=None)
+        return tuple(n for n, priority in preferred.items() if priority == top)
+
+    def with_live(self, model: str) -> Registry:
+        """This registry with ``model`` live at its own priority ("had it been deployed")."""
+        made = self._with_live.get(model)
+        if made is None:
+            rule = replace(self.rule_for(model), state=LIVE)
+            made = self._with_live[model] = replace(self, models={**self.models, model: rule})
+        return made
+
+    @cached_property
+    def _with_live(self) -> dict[str, Registry]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -125,13 +153,11 @@ def choose(
     request_id: str = "",
 ) -> Choice | None:
     """Pick the official answer now, or return None to keep waiting."""
-    live = {name: rule for name, rule in registry.models.items() if rule.state == LIVE}
+    live = registry.live
     live_offers = [o for o in offers if o.model in live]
     results = [o for o in live_offers if o.ok]
-    preferred = [rule.priority for rule in live.values() if not rule.backstop]
-    if preferred:
-        top = max(preferred)
-        tier = [n for n, r in live.items() if not r.backstop and r.priority == top]
+    tier = list(registry.top_tier)
+    if tier:
         if registry.random_split and len(tier) > 1:
             tier = [weighted_pick(request_id, tier, registry) or min(tier)]
         winner = _best((o for o in results if o.model in tier), registry, request_id)

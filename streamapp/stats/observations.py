@@ -7,7 +7,6 @@ models would have won; the statistics fold them into per-minute buckets.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from streamapp.core.mailbox import Mailbox, end_to_end_ms, offers
@@ -35,11 +34,9 @@ def would_have_won(mailbox: Mailbox, registry: Registry, model: str) -> bool:
     decided = mailbox.decision
     if decided is None:
         return False
-    rule = registry.rule_for(model)
-    models = {**registry.models, model: replace(rule, state=LIVE)}
     choice = choose(
         offers(mailbox, until_ms=decided.at_ms),
-        replace(registry, models=models),
+        registry.with_live(model),
         opened_ms=mailbox.opened_ms,
         deadline_ms=mailbox.deadline_ms,
         now_ms=decided.at_ms,

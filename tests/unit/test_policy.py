@@ -164,3 +164,24 @@ def test_next_wakeup_is_the_next_future_step_before_the_deadline_else_the_deadli
 
 def test_next_wakeup_without_steps_is_the_deadline() -> None:
     assert next_wakeup(REGISTRY, opened_ms=OPENED, deadline_ms=DEADLINE, now_ms=OPENED) == DEADLINE
+
+
+def test_a_shadow_model_made_live_wins_at_its_own_priority_and_the_registry_is_unchanged() -> None:
+    what_if = REGISTRY.with_live("shadowy")
+    assert decide([ok("fast", 5), ok("shadowy", 9)], at_ms=OPENED + 9, registry=what_if) == Choice(
+        "shadowy", "top_priority"
+    )
+    assert what_if.rule_for("shadowy") == ModelRule("live", 99)
+    assert REGISTRY.rule_for("shadowy") == ModelRule("shadow", 99)
+    assert decide([ok("fast", 5), ok("shadowy", 9)], at_ms=OPENED + 9) == Choice(
+        "fast", "top_priority"
+    )
+
+
+def test_a_changed_registry_is_judged_by_its_own_models_not_an_earlier_ones() -> None:
+    assert decide([ok("slow", 5)], at_ms=OPENED + 5) is None  # waits for "fast"
+    changed = Registry(models={**MODELS, "fast": ModelRule("off", 10)}, version=2)
+    assert decide([ok("slow", 5)], at_ms=OPENED + 5, registry=changed) == Choice(
+        "slow", "top_priority"
+    )
+    assert "fast" in REGISTRY.live and "fast" not in changed.live
