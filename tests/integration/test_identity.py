@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import orjson
 import pytest
 
-from tests.helpers import answered, read_raw
+from streamapp.kafka_admin import committed_offsets
+from streamapp.settings import Settings
+from tests.helpers import answered, eventually, read_raw
 from tests.integration.harness import Client, System, request_body
 
 pytestmark = pytest.mark.integration
@@ -66,3 +69,45 @@ async def test_a_retry_on_kafka_gets_byte_identical_copies(system: System) -> No
         await client.flush()
     copies = await read_raw(system.bootstrap, [answers_topic], count=2)
     assert len(copies) == 2 and copies[0] == copies[1], "byte for byte"
+
+
+async def test_after_a_restart_the_table_answers_retries_and_refuses_a_reused_id(
+    system: System,
+) -> None:
+    """A closed mailbox stays in memory for seconds; after a restart its only copy is the
+    RocksDB-backed table, which every request's id is looked up in. A retry gets the stored
+    bytes, another payload under that id is refused, and a new id is answered as usual."""
+    system.start_worker()
+    system.start_model("scorecard")
+    answers_topic, requests = system.topic("answers"), system.topic("requests")
+    body = request_body("table-retry-1", return_topic=answers_topic, deadline_ms=5000)
+    async with Client(system.bootstrap) as client:
+        await client.send(requests, body)
+        await client.read([answers_topic], until=answered({"table-retry-1"}))
+    settings = Settings(bootstrap_servers=system.bootstrap)
+
+    async def request_committed() -> bool:  # committed once answered and in the table
+        return sum((await committed_offsets(settings, system.prefix, requests)).values()) >= 1
+
+    await eventually(request_committed, timeout_s=30, what="the answered request committed")
+    system.stop("worker")
+    system.start_worker()
+    reused = request_body(
+        "table-retry-1", return_topic=answers_topic, deadline_ms=5000, malignant=False
+    )
+    fresh = request_body("table-retry-2", return_topic=answers_topic, deadline_ms=5000)
+    async with Client(system.bootstrap) as client:
+        for sent in (body, reused, fresh):
+            await client.send(requests, sent)
+        await client.flush()
+    copies = await read_raw(system.bootstrap, [answers_topic], count=3)
+    by_id: dict[str, list[bytes]] = {}
+    for value in copies:
+        by_id.setdefault(orjson.loads(value)["request_id"], []).append(value)
+    assert len(by_id["table-retry-1"]) == 2, by_id
+    assert by_id["table-retry-1"][0] == by_id["table-retry-1"][1], "the stored bytes again"
+    assert orjson.loads(by_id["table-retry-2"][0])["status"] == "ok"
+    letters = await system.dead_letters()
+    assert any("table-retry-1" in str(letter) and "in use" in str(letter) for letter in letters), (
+        letters
+    )
