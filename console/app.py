@@ -12,7 +12,7 @@ import flask
 import flask_bootstrap
 from dash import dcc, html
 
-from console import ids
+from console import ids, static
 from console.header import header
 from console.settings import ConsoleSettings, get_console_settings
 
@@ -35,13 +35,16 @@ def create_console(settings: ConsoleSettings) -> dash.Dash:
         use_pages=True,
         title="rendezvous console",
         pages_folder="pages",
-        external_stylesheets=[STYLESHEET_ROUTE],
+        external_stylesheets=[STYLESHEET_ROUTE, static.STYLE_ROUTE],
+        external_scripts=[static.SCRIPT_ROUTE],
     )
     app.server.add_url_rule(STYLESHEET_ROUTE, "bootstrap_css", serve_bootstrap)
+    static.add_routes(app.server)
     app.layout = html.Div(
         [
             header(dash.page_registry.values()),
             dcc.Store(id=ids.ADMIN_TOKEN, storage_type="session"),
+            dcc.Store(id=ids.WORKER_BANNER_SHOWN),
             dcc.Interval(id=ids.REFRESH, interval=settings.refresh_ms),
             dbc.Container(
                 [html.Div(id=ids.WORKER_BANNER), dash.page_container],

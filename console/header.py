@@ -12,6 +12,7 @@ from dash.development.base_component import Component
 from console import ids
 from console.api import Reply, worker_api
 from console.components import banner
+from console.unchanged import changed_only
 
 
 def header(pages: Iterable[Mapping[str, Any]]) -> Component:
@@ -102,7 +103,14 @@ def show_token_status(_modified: int | None, token: str | None) -> str:
     return token_status(token)
 
 
-@callback(Output(ids.WORKER_BANNER, "children"), Input(ids.REFRESH, "n_intervals"))
-def check_worker(_: int | None) -> Component | None:
-    """Poll ``/health`` on every refresh tick and show a banner while something is wrong."""
-    return worker_banner(worker_api().health())
+@callback(
+    Output(ids.WORKER_BANNER, "children"),
+    Output(ids.WORKER_BANNER_SHOWN, "data"),
+    Input(ids.REFRESH, "n_intervals"),
+    State(ids.WORKER_BANNER_SHOWN, "data"),
+)
+def check_worker(_: int | None, shown: dict[str, str] | None) -> tuple[Any, Any]:
+    """Poll ``/health`` on every refresh tick and show a banner while something is wrong
+    (sent only when it changes)."""
+    values, digests = changed_only({"banner": worker_banner(worker_api().health())}, shown)
+    return values["banner"], digests

@@ -19,6 +19,7 @@ TOKEN_INPUT = "token-input"
 TOKEN_SAVE = "token-save"
 TOKEN_FORGET = "token-forget"
 TOKEN_STATUS = "token-status"
+WORKER_BANNER_SHOWN = "worker-banner-shown"
 
 # Overview page
 OVERVIEW_WORKER = "overview-worker"
@@ -40,6 +41,7 @@ MODELS_TABLE = "models-table"
 MODELS_GRID = "models-grid"
 MODELS_HISTORY = "models-history"
 MODELS_HISTORY_TABLE = "models-history-table"
+MODELS_SHOWN = "models-shown"
 MODELS_PENDING = "models-pending"
 MODELS_CONFIRM = "models-confirm"
 MODELS_CONFIRM_TEXT = "models-confirm-text"
@@ -53,12 +55,14 @@ LATENCY_MODELS = "latency-models"
 LATENCY_MESSAGE = "latency-message"
 LATENCY_QUANTILES = "latency-quantiles"
 LATENCY_DISTRIBUTION = "latency-distribution"
+LATENCY_SHOWN = "latency-shown"
 
 # Agreement page
 AGREEMENT_WINDOW = "agreement-window"
 AGREEMENT_MESSAGE = "agreement-message"
 AGREEMENT_HEATMAP = "agreement-heatmap"
 AGREEMENT_QQ = "agreement-qq"
+AGREEMENT_SHOWN = "agreement-shown"
 
 # Requests page
 REQUESTS_RULE = "requests-rule"
@@ -67,6 +71,8 @@ REQUESTS_MODEL = "requests-model"
 REQUESTS_MESSAGE = "requests-message"
 REQUESTS_TABLE = "requests-table"
 REQUESTS_GRID = "requests-grid"
+REQUESTS_SHOWN = "requests-shown"
+REQUESTS_LATEST = "requests-latest"
 
 # Request inspector
 INSPECT_SELECTED = "inspect-selected"
@@ -82,6 +88,7 @@ INSPECT_RULE = "inspect-rule"
 INSPECT_MODEL = "inspect-model"
 INSPECT_PAYLOAD = "inspect-payload"
 INSPECT_PAYLOAD_BOX = "inspect-payload-box"
+INSPECT_SHOWN = "inspect-shown"
 
 # Types of the models table's dict ids (the ``type`` key)
 MODEL_CELL = "model-cell"

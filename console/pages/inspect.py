@@ -12,6 +12,7 @@ from console import ids
 from console.api import worker_api
 from console.figures import empty_figure
 from console.presenters.inspect import inspect_values
+from console.unchanged import changed_only
 
 # dash ships register_page without annotations, so strict mypy sees an untyped call
 dash.register_page(__name__, path="/inspect", name="Inspect", order=5)  # type: ignore[no-untyped-call]
@@ -23,6 +24,7 @@ def layout(request_id: str | None = None, **_: Any) -> html.Div:
         [
             html.H2("Inspect a request"),
             dcc.Store(id=ids.INSPECT_SELECTED, data=request_id),
+            dcc.Store(id=ids.INSPECT_SHOWN),
             html.Div(
                 [
                     dcc.Input(
@@ -70,13 +72,19 @@ def select_request(_clicked: int, _submitted: int, typed: str | None) -> str:
         "scores": Output(ids.INSPECT_SCORES, "children"),
         "payload": Output(ids.INSPECT_PAYLOAD_BOX, "children"),
         "figure": Output(ids.INSPECT_TIMELINE, "figure"),
+        "shown": Output(ids.INSPECT_SHOWN, "data"),
     },
     inputs={
         "request_id": Input(ids.INSPECT_SELECTED, "data"),
         "tick": Input(ids.REFRESH, "n_intervals"),
+        "shown": State(ids.INSPECT_SHOWN, "data"),
     },
 )
-def show_request(request_id: str | None, tick: int | None) -> dict[str, Any]:
-    """Read the request's timeline when selected and on every tick (scores may still arrive)."""
+def show_request(
+    request_id: str | None, tick: int | None, shown: dict[str, str] | None
+) -> dict[str, Any]:
+    """Read the request's timeline when selected and on every tick (scores may still arrive);
+    send only what changed."""
     reply = worker_api().request_timeline(request_id) if request_id else None
-    return inspect_values(request_id, reply)
+    values, digests = changed_only(inspect_values(request_id, reply), shown)
+    return values | {"shown": digests}

@@ -6,12 +6,13 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from console import ids
 from console.api import worker_api
 from console.components import page_problem, since_ms, window_picker
 from console.figures import empty_figure, latency_distribution, quantile_curves
+from console.unchanged import changed_only
 from console.values import as_dict, as_list
 
 # dash ships register_page without annotations, so strict mypy sees an untyped call
@@ -42,6 +43,7 @@ layout = html.Div(
             className="d-flex flex-wrap gap-3 align-items-center mb-2",
         ),
         html.Div(id=ids.LATENCY_MESSAGE),
+        dcc.Store(id=ids.LATENCY_SHOWN),
         dcc.Graph(id=ids.LATENCY_QUANTILES, figure=empty_figure("Evaluation latency")),
         dcc.Graph(id=ids.LATENCY_DISTRIBUTION, figure=empty_figure("Evaluation time distribution")),
     ]
@@ -49,26 +51,43 @@ layout = html.Div(
 
 
 @callback(
-    Output(ids.LATENCY_QUANTILES, "figure"),
-    Output(ids.LATENCY_DISTRIBUTION, "figure"),
-    Output(ids.LATENCY_MESSAGE, "children"),
-    Output(ids.LATENCY_MODELS, "options"),
-    Input(ids.REFRESH, "n_intervals"),
-    Input(ids.LATENCY_WINDOW, "value"),
-    Input(ids.LATENCY_METRIC, "value"),
-    Input(ids.LATENCY_MODELS, "value"),
+    output={
+        "quantiles": Output(ids.LATENCY_QUANTILES, "figure"),
+        "distribution": Output(ids.LATENCY_DISTRIBUTION, "figure"),
+        "message": Output(ids.LATENCY_MESSAGE, "children"),
+        "models": Output(ids.LATENCY_MODELS, "options"),
+        "shown": Output(ids.LATENCY_SHOWN, "data"),
+    },
+    inputs={
+        "tick": Input(ids.REFRESH, "n_intervals"),
+        "minutes": Input(ids.LATENCY_WINDOW, "value"),
+        "metric": Input(ids.LATENCY_METRIC, "value"),
+        "models": Input(ids.LATENCY_MODELS, "value"),
+        "shown": State(ids.LATENCY_SHOWN, "data"),
+    },
 )
 def refresh_latency(
-    _: int | None, minutes: int | None, metric: str | None, models: list[str] | None
-) -> tuple[Any, ...]:
+    tick: int | None,
+    minutes: int | None,
+    metric: str | None,
+    models: list[str] | None,
+    shown: dict[str, str] | None,
+) -> dict[str, Any]:
     """Read the window's per-minute buckets of the picked models (all when none is picked);
-    keep the last figures while the worker is away."""
+    keep the last figures while the worker is away, and send only what changed."""
     api = worker_api()
     stats = api.stats(since=since_ms(minutes), buckets=True, models=models or None)
-    if not stats.ok:
-        return no_update, no_update, page_problem(stats, "stats"), no_update
-    curves = quantile_curves(stats.body, metric or "eval_ms")
-    registry = api.models()
-    known = [as_dict(m).get("name") for m in as_list(registry.body.get("models"))]
-    names = sorted({*as_dict(stats.body.get("models")), *(n for n in known if isinstance(n, str))})
-    return curves, latency_distribution(stats.body), None, names
+    values: dict[str, Any] = {"message": page_problem(stats, "stats")}
+    if stats.ok:
+        registry = api.models()
+        known = [as_dict(m).get("name") for m in as_list(registry.body.get("models"))]
+        names = {*as_dict(stats.body.get("models")), *(n for n in known if isinstance(n, str))}
+        values |= {
+            "quantiles": quantile_curves(stats.body, metric or "eval_ms"),
+            "distribution": latency_distribution(stats.body),
+            "models": sorted(names),
+        }
+    else:  # the last figures stay
+        values |= dict.fromkeys(("quantiles", "distribution", "models"), no_update)
+    values, digests = changed_only(values, shown)
+    return values | {"shown": digests}

@@ -20,6 +20,7 @@ from console.presenters.models import (
     model_change,
     render_models,
 )
+from console.unchanged import changed_only
 
 # dash ships register_page without annotations, so strict mypy sees an untyped call
 dash.register_page(__name__, path="/models", name="Models", order=2)  # type: ignore[no-untyped-call]
@@ -48,6 +49,7 @@ layout = html.Div(
         dcc.Store(id=ids.MODELS_NAMES),
         dcc.Store(id=ids.MODELS_CHANGED, data=0),
         dcc.Store(id=ids.MODELS_PENDING),
+        dcc.Store(id=ids.MODELS_SHOWN),
         confirm,
         html.Div(id=ids.MODELS_MESSAGE),
         html.Div(id=ids.MODELS_FEEDBACK),
@@ -59,16 +61,29 @@ layout = html.Div(
 
 
 @callback(
-    Output(ids.MODELS_DATA, "data"),
-    Output(ids.MODELS_HISTORY, "children"),
-    Output(ids.MODELS_MESSAGE, "children"),
-    Input(ids.REFRESH, "n_intervals"),
-    Input(ids.MODELS_CHANGED, "data"),
+    output={
+        "rows": Output(ids.MODELS_DATA, "data"),
+        "history": Output(ids.MODELS_HISTORY, "children"),
+        "message": Output(ids.MODELS_MESSAGE, "children"),
+        "shown": Output(ids.MODELS_SHOWN, "data"),
+    },
+    inputs={
+        "tick": Input(ids.REFRESH, "n_intervals"),
+        "changed": Input(ids.MODELS_CHANGED, "data"),
+        "shown": State(ids.MODELS_SHOWN, "data"),
+    },
 )
-def refresh_models(_tick: int | None, _changed: int | None) -> tuple[Any, Any, list[Any]]:
-    """Read the registry, the stats and the history on every tick and after each change."""
+def refresh_models(
+    tick: int | None, changed: int | None, shown: dict[str, str] | None
+) -> dict[str, Any]:
+    """Read the registry, the stats and the history on every tick and after each change;
+    send only what changed (unchanged rows leave the table as it is)."""
     api = worker_api()
-    return load_models(api.models(), api.stats(), api.history(limit=HISTORY_LIMIT))
+    rows, history, message = load_models(
+        api.models(), api.stats(), api.history(limit=HISTORY_LIMIT)
+    )
+    values, digests = changed_only({"rows": rows, "history": history, "message": message}, shown)
+    return values | {"shown": digests}
 
 
 @callback(

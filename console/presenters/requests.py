@@ -1,17 +1,21 @@
-"""The latest answers table and its filter options, from ``/v1/requests`` and ``/v1/stats``."""
+"""The latest answers table and its filter options, from ``/v1/requests`` and ``/v1/stats``.
+
+The table is Markdown text for one ``dcc.Markdown``: a hundred rows of Dash components would be
+a thousand components for the browser to keep in step on every refresh, where one Markdown
+component turns the text into the same table and updates its cells in place.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from dash import dcc, html, no_update
-from dash.development.base_component import Component
+from dash import no_update
 
-from console import ids
 from console.api import Reply
-from console.components import DASH, millis, page_problem, table
+from console.components import DASH, millis, page_problem
 from console.figures import rule_sort_key
 from console.values import as_dict, as_list, number
 
@@ -33,14 +37,18 @@ def answered_clock(epoch_ms: Any) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
-def answer_row(answer: dict[str, Any]) -> list[Any]:
-    """One answer as table cells; the request id links to its inspector page."""
+def literal(value: Any) -> str:
+    """A value as Markdown text that shows exactly as written, in one table cell: each ASCII
+    punctuation mark as a character reference, so none of them can mean Markdown."""
+    text = " ".join(str(value).split())  # a line break would end the row
+    return re.sub(r"[!-/:-@\[-`{-~]", lambda mark: f"&#{ord(mark[0])};", text) or " "
+
+
+def answer_row(answer: dict[str, Any]) -> list[str]:
+    """One answer as Markdown cells; the request id links to its inspector page."""
     request_id = str(answer.get("request_id", ""))
-    link = dcc.Link(
-        request_id, href=inspect_href(request_id), className="request-link", title="inspect"
-    )
-    return [
-        link,
+    link = f'[{literal(request_id)}]({inspect_href(request_id)} "inspect")'
+    cells = [
         answered_clock(answer.get("answered_at")),
         answer.get("status") or DASH,
         answer.get("rule") or DASH,
@@ -49,14 +57,21 @@ def answer_row(answer: dict[str, Any]) -> list[Any]:
         str(answer.get("scores", DASH)),
         "late" if answer.get("late") else "",
     ]
+    return [link, *(literal(cell) for cell in cells)]
 
 
-def answers_table(answers: Reply) -> Component:
-    """The answers, newest first, or what is missing."""
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table, one line per row."""
+    lines = [headers, ["---"] * len(headers), *rows]
+    return "\n".join(f"| {' | '.join(cells)} |" for cells in lines)
+
+
+def answers_table(answers: Reply) -> str:
+    """The answers, newest first, as a Markdown table, or what is missing."""
     rows = [as_dict(a) for a in as_list(answers.body.get("answers"))]
     if not rows:
-        return html.P("no answers match (yet)")
-    return table(HEADERS, [answer_row(a) for a in rows], id=ids.REQUESTS_GRID)
+        return "no answers match (yet)"
+    return markdown_table(HEADERS, [answer_row(a) for a in rows])
 
 
 def filter_options(stats: Reply) -> tuple[list[str], list[str], list[str]]:

@@ -169,37 +169,68 @@ def test_request_inspector_shows_a_real_requests_timeline(stack: dict, page: Any
     page.wait_for_selector("#inspect-message:has-text('no-such-request')", timeout=WAIT_MS)
 
 
+#: The request links of the requests table.
+REQUEST_LINKS = "#requests-grid a[href^='/inspect?request_id=']"
+
+
 def test_a_request_on_the_requests_page_opens_in_the_inspector(stack: dict, page: Any) -> None:
     page.goto(stack["console"] + "/requests")
-    first = page.locator("#requests-grid a.request-link").first
+    first = page.locator(REQUEST_LINKS).first
     first.wait_for(timeout=60_000)
     screenshot(page, "requests")
+    page.evaluate("window.sameConsolePage = true")
+    # The table takes newer answers on top at every refresh, except while the pointer is over
+    # it: point at it, then click a request as a user would.
+    page.hover("#requests-grid")
     request_id = first.inner_text()
     answer = stack["traffic"].answers.get(request_id)
-    # The table refreshes twice a second with newer answers on top, so click this request's
-    # own link, wherever it has moved to, not whatever row is first by then. Each refresh
-    # mounts the table anew, so on a loaded machine the link may never stay put for the two
-    # animation frames Playwright's click waits for: find it and click it in one turn of the
-    # page, so no refresh comes in between.
-    page.wait_for_function(
-        "(id) => { const link = [...document.querySelectorAll('#requests-grid a.request-link')]"
-        ".find((a) => a.innerText === id); if (!link) return false; link.click(); return true; }",
-        arg=request_id,
-        timeout=WAIT_MS,
-    )
+    page.locator("#requests-grid").get_by_role("link", name=request_id, exact=True).click()
     page.wait_for_url(f"**/inspect?request_id={request_id}", timeout=WAIT_MS)
     page.wait_for_selector("#inspect-rule", timeout=WAIT_MS)
     if answer is not None:  # the answer as read from Kafka
-        assert answer["rule"] in page.inner_text("#inspect-summary")
+        page.wait_for_selector(f"#inspect-rule:has-text('{answer['rule']}')", timeout=WAIT_MS)
     payload = json.loads(page.inner_text("#inspect-payload"))
     assert payload["request_id"] == request_id and "features" in payload["payload"]
     page.wait_for_selector("#inspect-timeline .main-svg", timeout=WAIT_MS)
+    # Opened inside the console, as a dcc.Link does: no page reload.
+    assert page.evaluate("window.sameConsolePage === true")
     screenshot(page, "inspect-from-requests")
+
+
+def test_the_requests_table_holds_still_under_the_pointer(stack: dict, page: Any) -> None:
+    refreshes: list[Any] = []  # the requests page's own refreshes that reached the browser
+
+    def count(response: Any) -> None:
+        if "_dash-update-component" in response.url and "requests-latest" in (
+            response.request.post_data or ""
+        ):
+            refreshes.append(response)
+
+    page.on("response", count)
+    page.goto(stack["console"] + "/requests")
+    first = page.locator(REQUEST_LINKS).first
+    first.wait_for(timeout=60_000)
+    page.hover("#requests-grid")
+    pointed_at = first.inner_text()
+    seen = len(refreshes)
+    # Three refreshes of the page reach the browser while the pointer rests on the table,
+    # with newer answers coming in all along (the traffic never stops).
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while len(refreshes) < seen + 3 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # Playwright delivers the responses while it waits
+    assert len(refreshes) >= seen + 3, "the page kept refreshing"
+    assert first.inner_text() == pointed_at, "the rows held still under the pointer"
+    page.mouse.move(0, 0)  # away from the table: the newer answers come in
+    page.wait_for_function(
+        "([links, id]) => document.querySelector(links).innerText !== id",
+        arg=[REQUEST_LINKS, pointed_at],
+        timeout=WAIT_MS,
+    )
 
 
 def test_the_requests_page_filters_by_winning_model(stack: dict, page: Any) -> None:
     page.goto(stack["console"] + "/requests")
-    page.locator("#requests-grid a.request-link").first.wait_for(timeout=60_000)
+    page.locator(REQUEST_LINKS).first.wait_for(timeout=60_000)
     model = page.inner_text("#requests-grid tbody tr:first-child td:nth-child(5)")
     page.click("#requests-model")
     page.keyboard.type(model)

@@ -505,3 +505,41 @@ def test_each_state_offers_only_the_changes_that_apply() -> None:
         if find(off, {"type": "model-action", "model": "forest", "action": a})
     ]
     assert actions == ["shadow"]
+
+
+def refresh_requests_page(console: dash.Dash, shown: Any) -> dict[str, Any]:
+    """Post one refresh tick of the requests page, with the digests the page holds."""
+    outputs = [
+        {"id": "requests-latest", "property": "data"},
+        {"id": "requests-message", "property": "children"},
+        {"id": "requests-rule", "property": "options"},
+        {"id": "requests-status", "property": "options"},
+        {"id": "requests-model", "property": "options"},
+        {"id": "requests-shown", "property": "data"},
+    ]
+    payload = {
+        "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
+        "outputs": outputs,
+        "inputs": [
+            {"id": "refresh", "property": "n_intervals", "value": 4},
+            {"id": "requests-rule", "property": "value", "value": None},
+            {"id": "requests-status", "property": "value", "value": None},
+            {"id": "requests-model", "property": "value", "value": None},
+        ],
+        "state": [{"id": "requests-shown", "property": "data", "value": shown}],
+        "changedPropIds": ["refresh.n_intervals"],
+    }
+    return post_callback(console, payload)
+
+
+def test_a_refresh_sends_the_requests_table_only_when_it_changed(
+    console: dash.Dash, worker: list[httpx.Request]
+) -> None:
+    first = refresh_requests_page(console, None)
+    assert first["requests-latest"]["data"] == "no answers match (yet)"
+    assert first["requests-model"]["options"] == ["canary", "forest", "newcomer"]
+
+    again = refresh_requests_page(console, first["requests-shown"]["data"])
+
+    assert again == {}  # the same answers and options: the browser redraws nothing
+    assert {r.url.path for r in worker} == {"/v1/requests", "/v1/stats"}

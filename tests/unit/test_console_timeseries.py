@@ -9,7 +9,7 @@ from dash import no_update
 from console.api import Reply
 from console.figures import NO_DATA, request_timeline
 from console.presenters.inspect import inspect_values
-from console.presenters.requests import inspect_href, requests_values
+from console.presenters.requests import HEADERS, inspect_href, literal, requests_values
 from console.timeseries import (
     count_series,
     e2e_latency_figure,
@@ -139,12 +139,28 @@ STATS = Reply(
 
 def test_each_answer_links_to_its_inspector_page() -> None:
     values = requests_values(ANSWERS, STATS)
-    link = values["table"].children[1].children[0].children[0].children
-    assert link.href == inspect_href("r/1 x") == "/inspect?request_id=r%2F1%20x"
-    assert link.children == "r/1 x"
+    header, rule, row = values["table"].splitlines()
+    assert header == "| " + " | ".join(HEADERS) + " |" and set(rule) <= set("|- ")
+    link = row.split(" | ")[0]
+    assert link == f'| [{literal("r/1 x")}]({inspect_href("r/1 x")} "inspect")'
+    assert inspect_href("r/1 x") == "/inspect?request_id=r%2F1%20x"
+    assert "top&#95;priority" in row and "forest" in row and "12 ms" in row
     assert values["rules"] == ["top_priority", "no_result"]
     assert values["statuses"] == ["no_result", "ok", "rejected"]
     assert values["models"] == ["forest", "rules"]
+
+
+def test_table_cells_show_markdown_marks_as_written() -> None:
+    # Request ids come from clients: no mark in one may end its cell, link or row.
+    assert literal("r/1 x") == "r&#47;1 x"
+    assert literal("a|b](x)*") == "a&#124;b&#93;&#40;x&#41;&#42;"
+    assert literal("two\nlines") == "two lines" and literal("") == " "
+    assert literal("ünï-7") == "ünï&#45;7"
+
+
+def test_no_answers_says_so_instead_of_an_empty_table() -> None:
+    values = requests_values(Reply(200, {"answers": []}), STATS)
+    assert values["table"] == "no answers match (yet)"
 
 
 def test_requests_keep_their_table_while_the_worker_is_away() -> None:
