@@ -156,7 +156,7 @@ def choose(
     live = registry.live
     live_offers = [o for o in offers if o.model in live]
     results = [o for o in live_offers if o.ok]
-    tier = list(registry.top_tier)
+    tier: Sequence[str] = registry.top_tier
     if tier:
         if registry.random_split and len(tier) > 1:
             tier = [weighted_pick(request_id, tier, registry) or min(tier)]
