@@ -50,7 +50,8 @@ class RendezvousApp(faust.App):
         take what start-up left on the heap out of the garbage collector's way."""
         match_root_level_to_handlers()
         await super().on_started()
-        frozen = settle_after_start(self.rendezvous_settings.gc_young_threshold)
+        configured = self.rendezvous_settings
+        frozen = settle_after_start(configured.gc_young_threshold, configured.gc_old_threshold)
         log.info("start-up objects frozen out of garbage collection: %d", frozen)
 
 

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     #: Allocations between collections of the garbage collector's youngest generation in the
     #: worker and model processes, once started (CPython's default is 700). See ``heap``.
     gc_young_threshold: int = Field(default=700, ge=0)
+    #: Collections of the middle generation between full collections in the worker and model
+    #: processes, once started (CPython's default is 10). See ``heap``.
+    gc_old_threshold: int = Field(default=100, ge=0)
     #: Run Faust's stream consumer in its own thread, as Faust does, instead of on the worker's
     #: event loop (``worker.inline_consumer``).
     consumer_thread: bool = False

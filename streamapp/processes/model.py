@@ -187,7 +187,8 @@ class ModelProcess:
         consumer.subscribe(
             [settings.topic("requests")], listener=_ReadyWhenAssigned(self, consumer)
         )
-        settle_after_start(settings.gc_young_threshold)  # the model and clients are loaded
+        # the model and clients are loaded
+        settle_after_start(settings.gc_young_threshold, settings.gc_old_threshold)
         slots = asyncio.Semaphore(self.concurrency)
         committed_at = time.monotonic()
         try:

@@ -40,3 +40,14 @@ def test_cyclic_garbage_made_after_start_up_is_still_collected() -> None:
     first.partner, second.partner = second, first
     del first, second
     assert gc.collect() >= 2
+
+
+@pytest.mark.usefixtures("restored_collector")
+def test_full_collections_wait_for_the_old_threshold_and_zero_leaves_a_threshold_alone() -> None:
+    young, middle, _ = gc.get_threshold()
+
+    settle_after_start(0, 100)
+    assert gc.get_threshold() == (young, middle, 100)
+
+    settle_after_start(5_000, 0)
+    assert gc.get_threshold() == (5_000, middle, 100)
