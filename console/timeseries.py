@@ -71,11 +71,16 @@ def count_series(stats: Mapping[str, Any]) -> tuple[list[int], list[Row]]:
 
 
 def time_axis(stats: Mapping[str, Any]) -> dict[str, Any]:
-    """A date axis spanning the whole window, the same on every chart of the page."""
+    """A date axis spanning the whole window, the same on every chart of the page.
+
+    Its ends are on 10-second slot boundaries, up to the end of the slot still filling, so
+    that a chart whose points have not changed is the same figure at every refresh within a
+    slot (and the page does not send it again).
+    """
     now, since = number(stats.get("now")), number(stats.get("since"))
     axis: dict[str, Any] = {"type": "date"}
     if now is not None and since is not None:
-        axis["range"] = [since, now]
+        axis["range"] = [int(since) - int(since) % SLOT_MS, int(now) - int(now) % SLOT_MS + SLOT_MS]
     return axis
 
 

@@ -224,3 +224,18 @@ def test_qq_plot_without_reference_scores_says_so() -> None:
 def test_figures_keep_zoom_across_live_refreshes() -> None:
     assert figures.answers_by_rule(STATS).layout.uirevision == "console"
     assert figures.empty_figure("x").layout.uirevision == "console"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: figures.answers_by_rule(STATS),
+        lambda: figures.agreement_heatmap(STATS),
+        lambda: figures.qq_plot(STATS),
+        lambda: figures.empty_figure("nothing"),
+    ],
+)
+def test_every_figure_has_the_console_white_look(build: Any) -> None:
+    fig = build()
+    assert fig.layout.template.layout.plot_bgcolor == "white"
+    assert fig.to_plotly_json()["layout"]["template"]["layout"]["paper_bgcolor"] == "white"

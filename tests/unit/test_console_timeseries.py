@@ -86,7 +86,16 @@ def test_answers_by_rule_per_minute_are_stacked_in_policy_order() -> None:
     assert [trace.name for trace in fig.data] == ["top_priority", "step_0", "no_result"]
     assert list(fig.data[0].y) == [5, 7] and fig.layout.barmode == "stack"
     assert list(fig.data[0].x) == [T0 + 30_000, T0 + 90_000]  # centred on their minute
-    assert list(fig.layout.xaxis.range) == [body["since"], body["now"]]
+    # the window's ends on 10 s slot boundaries, through the end of the slot still filling
+    assert list(fig.layout.xaxis.range) == [T0 - 770_000, T0 + 140_000]
+
+
+def test_the_count_charts_are_the_same_figure_at_every_refresh_within_a_slot() -> None:
+    minute = [bucket(0, [150, 140, 60, 0, 0, 0])]
+    early, late, next_slot = (stats(s, minute) for s in (21.2, 29.9, 30.1))
+    for chart in (throughput_figure, outcome_rates_figure):
+        assert chart(early).to_json() == chart(late).to_json()
+        assert chart(late).to_json() != chart(next_slot).to_json()
 
 
 def test_end_to_end_latency_draws_p50_and_p99_per_minute() -> None:
