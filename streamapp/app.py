@@ -1,6 +1,6 @@
 """The one Faust application: settings, topics and tables of the rendezvous server.
 
-Run it with ``rendezvous worker`` or ``faust -A streamapp.app worker``.
+Run it with ``rendezvous worker`` or ``faust -L uvloop -A streamapp.app worker``.
 """
 
 from __future__ import annotations

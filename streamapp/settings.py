@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     #: Collections of the middle generation between full collections in the worker and model
     #: processes, once started (CPython's default is 10). See ``heap``.
     gc_old_threshold: int = Field(default=100, ge=0)
+    #: The event loop of the worker and the model processes (``streamapp.event_loop``).
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     #: Run Faust's stream consumer in its own thread, as Faust does, instead of on the worker's
     #: event loop (``worker.inline_consumer``).
     consumer_thread: bool = False

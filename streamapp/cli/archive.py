@@ -53,7 +53,7 @@ def decoy(archive_dir: Path | None, max_bytes: int | None, segment_bytes: int | 
     writer = ArchiveWriter(directory, segment_bytes=segment_bytes, max_bytes=max_bytes)
     process = DecoyProcess(settings, writer)
 
-    run_until_signalled(process)
+    run_until_signalled(process, loop=settings.event_loop)
     click.echo(
         f"decoy stopped after archiving {writer.archived} requests into {directory} "
         f"({writer.total_bytes} bytes, {writer.deleted} old segments deleted)"

@@ -125,14 +125,16 @@ def topics() -> None:
     show_default=True,
 )
 def worker(web_port: int | None, loglevel: str) -> None:
-    """Run a rendezvous worker (the same as: faust -A streamapp.app worker)."""
+    """Run a rendezvous worker (the same as: faust -L uvloop -A streamapp.app worker)."""
     if web_port is not None:
         os.environ["RENDEZVOUS_WEB_PORT"] = str(web_port)
         get_settings.cache_clear()
     from faust.cli.faust import cli as faust_cli
 
     from streamapp.app import app
+    from streamapp.event_loop import use_for_new_loops
 
+    use_for_new_loops(get_settings().event_loop)
     faust_cli.main(
         args=["worker", "--loglevel", loglevel], obj=None, prog_name="rendezvous", app=app
     )
@@ -262,7 +264,7 @@ def model(
         logging.getLogger(__name__).info("fault plan for %s: %s", alias or name, plan)
     process = ModelProcess(alias or name, instance, get_settings(), concurrency=concurrency)
 
-    run_until_signalled(process)
+    run_until_signalled(process, loop=get_settings().event_loop)
     click.echo(f"model {alias or name} stopped after scoring {process.scored} requests")
     if process.abandoned:
         click.echo(

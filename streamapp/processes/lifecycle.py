@@ -7,6 +7,8 @@ import contextlib
 import signal
 from typing import Protocol
 
+from streamapp.event_loop import EventLoopChoice, loop_factory
+
 
 class Stoppable(Protocol):
     """A process loop that can be asked to stop."""
@@ -18,9 +20,12 @@ class Stoppable(Protocol):
         """Work until stopped."""
 
 
-def run_until_signalled(process: Stoppable, *, grace_s: float = 10.0) -> None:
-    """Run ``process``; a signal asks it to stop, and after ``grace_s`` it is cancelled, so a
-    stuck fetch or a hung model cannot keep the process alive."""
+def run_until_signalled(
+    process: Stoppable, *, grace_s: float = 10.0, loop: EventLoopChoice = "asyncio"
+) -> None:
+    """Run ``process`` on a new event loop of kind ``loop``; a signal asks it to stop, and
+    after ``grace_s`` it is cancelled, so a stuck fetch or a hung model cannot keep the process
+    alive."""
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
@@ -35,5 +40,8 @@ def run_until_signalled(process: Stoppable, *, grace_s: float = 10.0) -> None:
             loop.add_signal_handler(signum, shut_down)
         await process.run()
 
-    with contextlib.suppress(asyncio.CancelledError):
-        asyncio.run(serve())
+    with (
+        contextlib.suppress(asyncio.CancelledError),
+        asyncio.Runner(loop_factory=loop_factory(loop)) as runner,
+    ):
+        runner.run(serve())
