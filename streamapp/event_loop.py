@@ -1,8 +1,8 @@
 """The event loop the worker and the model processes run on: uvloop, unless set otherwise.
 
 uvloop runs the loop and its sockets in C (libuv). Measured side by side in 800/s holds, the
-worker and the model processes each used about 5 % less CPU per request than on asyncio's own
-loop (README, Performance). ``RENDEZVOUS_EVENT_LOOP=asyncio`` keeps asyncio's loop.
+worker used about 4 % and ``scorecard``'s process about 7 % less CPU per request than on
+asyncio's own loop (README, Performance). ``RENDEZVOUS_EVENT_LOOP=asyncio`` keeps asyncio's.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def loop_factory(choice: EventLoopChoice) -> Callable[[], asyncio.AbstractEventL
 
 def use_for_new_loops(choice: EventLoopChoice) -> None:
     """Make loops created from now on in this process of this kind: for Faust's worker, which
-    creates its loop itself (as ``faust --loop uvloop`` does)."""
+    creates its loop itself (as ``faust -L uvloop`` does)."""
     if choice == "uvloop":
         import uvloop
 

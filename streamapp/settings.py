@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from streamapp.event_loop import EventLoopChoice
+
 if TYPE_CHECKING:
     from streamapp.core.admission import Limits
 
@@ -94,7 +96,7 @@ class Settings(BaseSettings):
     #: processes, once started (CPython's default is 10). See ``heap``.
     gc_old_threshold: int = Field(default=100, ge=0)
     #: The event loop of the worker and the model processes (``streamapp.event_loop``).
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    event_loop: EventLoopChoice = "uvloop"
     #: Run Faust's stream consumer in its own thread, as Faust does, instead of on the worker's
     #: event loop (``worker.inline_consumer``).
     consumer_thread: bool = False
