@@ -9,7 +9,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from streamapp.event_loop import EventLoopChoice
@@ -218,3 +226,23 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Read the settings once per process."""
     return Settings()
+
+
+#: The environment variables' prefix of each settings class, by its name.
+ENV_PREFIXES = {"Settings": "RENDEZVOUS_", "ConsoleSettings": "RENDEZVOUS_CONSOLE_"}
+
+
+def settings_error_message(error: ValidationError) -> str | None:
+    """What a user should read when settings from the environment cannot be used: each
+    variable at fault and why (never the value, which may be a secret). None when the error
+    is not about settings."""
+    prefix = ENV_PREFIXES.get(error.title)
+    if prefix is None:
+        return None
+    problems = [
+        f"{prefix}{str(problem['loc'][0]).upper()}: {problem['msg']}"
+        if problem["loc"]
+        else problem["msg"]
+        for problem in error.errors()
+    ]
+    return "invalid settings: " + "; ".join(problems)

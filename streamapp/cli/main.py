@@ -10,10 +10,11 @@ import sys
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from models.base import Model
 from streamapp.processes.lifecycle import run_until_signalled
-from streamapp.settings import get_settings
+from streamapp.settings import get_settings, settings_error_message
 
 
 def _fail(message: str) -> None:
@@ -21,7 +22,21 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Every command: settings the environment gives that cannot be used are a clear error
+    naming the variable, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as error:
+            message = settings_error_message(error)
+            if message is None:
+                raise
+            _fail(message)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Rendezvous: many models score every request; one official answer before the deadline.
 
