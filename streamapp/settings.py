@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -228,15 +229,14 @@ def get_settings() -> Settings:
     return Settings()
 
 
-#: The environment variables' prefix of each settings class, by its name.
-ENV_PREFIXES = {"Settings": "RENDEZVOUS_", "ConsoleSettings": "RENDEZVOUS_CONSOLE_"}
-
-
-def settings_error_message(error: ValidationError) -> str | None:
+def settings_error_message(
+    error: ValidationError, classes: Iterable[type[BaseSettings]]
+) -> str | None:
     """What a user should read when settings from the environment cannot be used: each
     variable at fault and why (never the value, which may be a secret). None when the error
-    is not about settings."""
-    prefix = ENV_PREFIXES.get(error.title)
+    is not about one of these settings classes."""
+    prefixes = {cls.__name__: str(cls.model_config.get("env_prefix", "")) for cls in classes}
+    prefix = prefixes.get(error.title)
     if prefix is None:
         return None
     problems = [

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from models.base import Model
 from streamapp.processes.lifecycle import run_until_signalled
-from streamapp.settings import get_settings, settings_error_message
+from streamapp.settings import Settings, get_settings, settings_error_message
 
 
 def _fail(message: str) -> None:
@@ -30,7 +30,9 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except ValidationError as error:
-            message = settings_error_message(error)
+            from console.settings import ConsoleSettings
+
+            message = settings_error_message(error, (Settings, ConsoleSettings))
             if message is None:
                 raise
             _fail(message)
