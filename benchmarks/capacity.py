@@ -9,12 +9,15 @@
     python -m benchmarks.capacity --hold-rate 200 --with-console   # the rung twice: as is,
         # then with the console running and a headless browser polling every page
 
-Starts a broker (or uses ``--bootstrap``), ``--workers`` workers and one process per model,
-then offers each rate of the ladder open-loop (requests leave on a wall-clock schedule whatever
-the answers do) for a warm-up plus ``--duration`` seconds, and stops climbing at the first rung
-that does not hold: answered/s >= 95% of offered, >= 99% answered ``ok`` by the preferred model
-within the deadline (as the client saw it), none missing after the drain wait. Then it offers
-twice the highest rate that held for ``--overload-s``, and the lowest rate for ``--recover-s``.
+Starts a broker (or uses ``--bootstrap``), ``--workers`` workers and one process per
+``--models`` entry, each the argv of ``rendezvous model`` (so
+``--models "scorecard,linear,mlp forest canary"`` runs mlp, forest and canary in one process),
+then offers each rate of the ladder
+open-loop (requests leave on a wall-clock schedule whatever the answers do) for a warm-up plus
+``--duration`` seconds, and stops climbing at the first rung that does not hold: answered/s >=
+95% of offered, >= 99% answered ``ok`` by the preferred model within the deadline (as the
+client saw it), none missing after the drain wait. Then it offers twice the highest rate that
+held for ``--overload-s``, and the lowest rate for ``--recover-s``.
 Before the ladder, ``--settle-s`` of unmeasured traffic at 25/s gets the processes
 past their start-up (the broker's JIT, first-use paths); then ``--idle-s`` with no traffic
 measures each process's CPU floor.
@@ -326,7 +329,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--models", default="scorecard,linear", help="model processes (argv specs, comma-separated)"
+        "--models",
+        default="scorecard,linear",
+        help="model processes, comma-separated, each the argv of 'rendezvous model' "
+        "('mlp forest canary': three models in one process)",
     )
     parser.add_argument(
         "--in-process",

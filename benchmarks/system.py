@@ -22,6 +22,8 @@ from streamapp.dev import kafka as devkafka
 from streamapp.dev.demo import (
     Children,
     DemoTraffic,
+    model_name,
+    reported_names,
     start_console,
     wait_for_model,
     wait_for_worker,
@@ -179,13 +181,11 @@ def bench_system(
         asyncio.run(ensure_topics(settings))
         worker = children.spawn("worker", "worker", "--loglevel", "warn")
         wait_for_worker(f"http://127.0.0.1:{settings.web_port}/health", worker)
-        names = []
         for argv in models:
-            name = argv[argv.index("--as") + 1] if "--as" in argv else argv[0]
-            children.spawn(f"model-{name}", "model", *argv)
-            names.append(name)
-        for name in names:
-            wait_for_model(log_dir / f"model-{name}.log", name)
+            children.spawn(f"model-{model_name(argv)}", "model", *argv)
+        for argv in models:
+            for name in reported_names(argv):
+                wait_for_model(log_dir / f"model-{model_name(argv)}.log", name)
         yield BenchSystem(settings, cold_start, pid, children)
     except RuntimeError:
         for log in sorted(log_dir.glob("*.log")):

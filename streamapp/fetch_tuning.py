@@ -27,7 +27,7 @@ MODEL_BUSY_ABOVE = 0.25
 #: ...and then waits four times the fixed cost of its calls for more, so that cost takes about
 #: a fifth of the time.
 WAITS_PER_CALL = 4.0
-#: The recent model calls the fixed cost of a call is estimated from.
+#: The recent calls of each model the fixed cost of its calls is estimated from.
 CALLS_KEPT = 64
 
 
@@ -56,11 +56,13 @@ class FetchTuner:
         self.batching = policy.starts_batched()
         #: Messages per second over the last review.
         self.rate_per_s = 0.0
-        #: Seconds a model call costs whatever its size, from recent small calls (0: none).
+        #: Seconds the model calls of one fetch cost whatever its size, from recent small
+        #: calls: the sum over the models a process hosts, which share its cores (0: none).
         self.call_s = 0.0
         self._clock = clock
         self._read = 0
-        self._calls: deque[tuple[int, float]] = deque(maxlen=CALLS_KEPT)
+        self._calls: dict[str, deque[tuple[int, float]]] = {}
+        self._fixed: dict[str, float] = {}
         self._since = clock()
         self._consumers: list[Any] = []
         self._applied = self.shape
@@ -80,9 +82,12 @@ class FetchTuner:
         """Count messages read."""
         self._read += count
 
-    def called(self, seconds: float, requests: int = 1) -> None:
-        """Count a model call, how long it took and how many requests it scored."""
-        self._calls.append((requests, seconds))
+    def called(self, seconds: float, requests: int = 1, *, model: str = "") -> None:
+        """Count a call of ``model``, how long it took and how many requests it scored."""
+        calls = self._calls.get(model)
+        if calls is None:
+            calls = self._calls[model] = deque(maxlen=CALLS_KEPT)
+        calls.append((requests, seconds))
 
     def review(self) -> None:
         """Measure the rate once ``REVIEW_EVERY_S`` has passed, and switch if it says so
@@ -92,8 +97,11 @@ class FetchTuner:
         if elapsed < REVIEW_EVERY_S:
             return
         self.rate_per_s = self._read / elapsed
-        fixed = fixed_call_cost(self._calls)
-        self.call_s = self.call_s if fixed is None else fixed
+        for model, calls in self._calls.items():
+            fixed = fixed_call_cost(calls)
+            if fixed is not None:  # else the estimate from before holds
+                self._fixed[model] = fixed
+        self.call_s = sum(self._fixed.values())
         self._read, self._since = 0, now
         batching = self.policy.should_batch(self.batching, self.rate_per_s, self.call_s)
         switched = batching != self.batching

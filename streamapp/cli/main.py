@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -158,9 +159,11 @@ def worker(web_port: int | None, loglevel: str) -> None:
 
 
 @main.command()
-@click.argument("name", required=False)
+@click.argument("names", nargs=-1, metavar="NAME...")
 @click.option("--list", "list_models", is_flag=True, help="List the registered models.")
-@click.option("--as", "alias", help="Report scores under this model name instead of NAME.")
+@click.option(
+    "--as", "alias", help="Report scores under this model name instead of NAME (one NAME)."
+)
 @click.option("--latency-ms", type=click.FloatRange(min=0), help="Fixed extra latency (ms).")
 @click.option(
     "--latency",
@@ -177,7 +180,7 @@ def worker(web_port: int | None, loglevel: str) -> None:
     type=click.IntRange(1, 32),
     default=4,
     show_default=True,
-    help="Batches of requests scored at once (each in a thread).",
+    help="Fetches of requests scored at once (each model's share in a thread).",
 )
 @click.option(
     "--oip",
@@ -211,7 +214,7 @@ def worker(web_port: int | None, loglevel: str) -> None:
     help="Seconds to wait for the OIP model to be ready (GET .../ready) before giving up.",
 )
 def model(
-    name: str | None,
+    names: tuple[str, ...],
     list_models: bool,
     alias: str | None,
     latency_ms: float | None,
@@ -230,9 +233,12 @@ def model(
 ) -> None:
     """Run model NAME (from the rendezvous.models entry points) against the requests topic.
 
-    With --oip, NAME is the name of a model served over the Open Inference Protocol. Fault
-    flags (or RENDEZVOUS_FAULT_* variables) make it slow, flaky, hang or crash, for demos and
-    tests.
+    Several NAMEs run in one process, which reads the requests once for them all (each model
+    scores in its own thread, and its Scores leave as soon as it has them): cheaper than a
+    process each, at the price that the process reads as fast as its slowest model. With
+    --oip, NAME is the name of a model served over the Open Inference Protocol. Fault flags
+    (or RENDEZVOUS_FAULT_* variables) make every model of the process slow, flaky, hang or
+    crash, for demos and tests.
     """
     from streamapp.processes.faults import FaultPlan, FaultyModel, Latency
     from streamapp.processes.model import (
@@ -246,9 +252,15 @@ def model(
         for model_name, target in sorted(available_models().items()):
             click.echo(f"{model_name}\t{target}")
         return
-    if not name:
+    if not names:
         _fail("name a model, or use --list to see the registered ones")
-    assert name is not None
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        _fail(f"each model runs once in a process: {', '.join(repeated)} named twice")
+    if len(names) > 1 and alias:
+        _fail("--as renames one model: name only one with it")
+    if len(names) > 1 and oip_url:
+        _fail("--oip scores one model: name only one with it")
     try:
         plan = FaultPlan.from_env()
         if latency_ms is not None:
@@ -263,29 +275,36 @@ def model(
             seed=plan.seed if fault_seed is None else fault_seed,
         )
         if oip_url:
-            instance = _oip_model(
-                oip_url,
-                oip_mapping,
-                oip_features,
-                max_batch=oip_max_batch,
-                concurrency=oip_concurrency,
-                ready_timeout_s=oip_ready_timeout,
-            )
+            instances = {
+                names[0]: _oip_model(
+                    oip_url,
+                    oip_mapping,
+                    oip_features,
+                    max_batch=oip_max_batch,
+                    concurrency=oip_concurrency,
+                    ready_timeout_s=oip_ready_timeout,
+                )
+            }
         else:
-            instance = load_model(name)
+            instances = {name: load_model(name) for name in names}
     except (UnknownModelError, TypeError, ValueError, FileNotFoundError) as error:
         _fail(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if alias:
+        instances = {alias: instances[names[0]]}
     if plan.active:
-        instance = FaultyModel(instance, plan)
-        logging.getLogger(__name__).info("fault plan for %s: %s", alias or name, plan)
-    process = ModelProcess(alias or name, instance, get_settings(), concurrency=concurrency)
+        # each model its own copy of the plan (the same seed, its own count of requests)
+        instances = {
+            name: FaultyModel(found, dataclasses.replace(plan)) for name, found in instances.items()
+        }
+        logging.getLogger(__name__).info("fault plan for %s: %s", ", ".join(instances), plan)
+    process = ModelProcess(instances, get_settings(), concurrency=concurrency)
 
     run_until_signalled(process, loop=get_settings().event_loop)
-    click.echo(f"model {alias or name} stopped after scoring {process.scored} requests")
+    click.echo(f"model {process.name} stopped after scoring {process.scored} requests")
     if process.abandoned:
         click.echo(
-            f"model {alias or name}: {process.abandoned} request(s) abandoned in a hung model "
+            f"model {process.name}: {process.abandoned} request(s) abandoned in a hung model "
             "call (not committed: scored again after a restart)"
         )
         logging.shutdown()

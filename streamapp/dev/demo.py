@@ -22,6 +22,7 @@ import httpx
 from streamapp.dev import kafka as devkafka
 from streamapp.dev.ports import free_dev_ports
 from streamapp.kafka_admin import ensure_topics
+from streamapp.processes.model import hosted_name
 from streamapp.settings import Settings
 
 #: The demo's model processes (``rendezvous model ...`` arguments): they race on purpose.
@@ -43,9 +44,23 @@ DEMO_REGISTRY = {
 DEMO_POLICY = {"steps": [{"after_ms": 80, "min_priority": 20}]}
 
 
+def reported_names(argv: tuple[str, ...]) -> list[str]:
+    """The names a model process's Scores carry: its ``--as`` alias, else the models it is
+    given (``rendezvous model`` argv, the names before any option)."""
+    if "--as" in argv:
+        return [argv[argv.index("--as") + 1]]
+    names = []
+    for arg in argv:
+        if arg.startswith("-"):
+            break
+        names.append(arg)
+    return names
+
+
 def model_name(argv: tuple[str, ...]) -> str:
-    """The name a model process reports under (its ``--as`` alias, else the model)."""
-    return argv[argv.index("--as") + 1] if "--as" in argv else argv[0]
+    """The name a model process goes by (its logs, its consumer group): the names it reports
+    under, sorted and joined by ``+`` when it hosts several."""
+    return hosted_name(reported_names(argv))
 
 
 class DemoTraffic:
@@ -352,7 +367,8 @@ def run_demo(settings: Settings, *, rate: float, duration_s: float | None) -> in
             children.spawn(f"model-{model_name(argv)}", "model", *argv)
         children.spawn("decoy", "decoy")
         for argv in DEMO_MODELS:
-            wait_for_model(log_dir / f"model-{model_name(argv)}.log", model_name(argv))
+            for name in reported_names(argv):
+                wait_for_model(log_dir / f"model-{model_name(argv)}.log", name)
         wait_for_model(log_dir / "decoy.log", "decoy")
         apply_demo_policy(base, token)
         console_url = start_console(children, base)

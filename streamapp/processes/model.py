@@ -1,11 +1,19 @@
 """The generic model process: read every request, score it, write the Scores in batches.
 
-Each model runs in its own consumer group, so every model sees all requests. The requests of
-one fetch, from every partition, are scored together (one vectorised ``predict_batch`` call when
-the model has it) and their Scores go out as one ScoreBatch per partition, to the *same
-partition number*, so they meet the requests' mailboxes whatever partitioner the client used.
-A model exception becomes that request's ``error``. Offsets are committed only once the Scores
-are in Kafka, so a crash re-reads what was not scored, and never skips it.
+Each model process runs in its own consumer group, so every process sees all requests. The
+requests of one fetch, from every partition, are scored together (one vectorised
+``predict_batch`` call when the model has it) and their Scores go out as one ScoreBatch per
+partition, to the *same partition number*, so they meet the requests' mailboxes whatever
+partitioner the client used. A model exception becomes that request's ``error``. Offsets are
+committed only once the Scores are in Kafka, so a crash re-reads what was not scored, and never
+skips it.
+
+One process can host several models: it reads the stream once, each model scores every fetch
+in its own thread, side by side, and each model's Scores leave as soon as it has them. A
+process's fixed cost per fetch (the fetch, the hops to the scoring threads, the produce and its
+acknowledgement, and the broker's side of each) is then paid once for all of them. The price:
+the process reads as fast as its slowest model scores, so a model that must never wait for
+another keeps a process of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import socket
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -137,22 +146,44 @@ _Fetched = tuple[TopicPartition, list[ConsumerRecord[bytes, bytes]], Batch]
 _Readable = tuple[int, str, Mapping[str, Any]]
 
 
-class ModelProcess:
-    """Consumes the requests topic in the group ``<app_id>-model-<name>`` and writes Scores.
+@dataclass(frozen=True)
+class HostedModel:
+    """A model a process scores with, and the name its Scores carry."""
 
-    Up to ``concurrency`` batches are scored at once, in threads, so a slow model lags only
-    when its throughput, not its latency, falls short, and a hung ``predict`` never blocks the
-    consumer's heartbeats or a shutdown.
+    name: str
+    model: Model
+
+    @property
+    def version(self) -> str:
+        """The model's version, as its Scores and its announcement carry it."""
+        return str(getattr(self.model, "version", "unknown"))
+
+
+def hosted_name(names: list[str] | tuple[str, ...]) -> str:
+    """The name of a process hosting these models (its consumer group and log lines): the
+    names sorted and joined by ``+``, so the same models give the same group in any order."""
+    return "+".join(sorted(names))
+
+
+class ModelProcess:
+    """Consumes the requests topic in the group ``<app_id>-model-<name>`` and writes Scores
+    (for several models, ``<name>`` is their names sorted and joined by ``+``).
+
+    Up to ``concurrency`` fetches are scored at once, each model's share in a thread, so a
+    slow model lags only when its throughput, not its latency, falls short, and a hung
+    ``predict`` never blocks the consumer's heartbeats or a shutdown.
     """
 
     def __init__(
-        self, name: str, model: Model, settings: Settings, *, concurrency: int = 4
+        self, models: Mapping[str, Model], settings: Settings, *, concurrency: int = 4
     ) -> None:
-        self.name = name
-        self.model = model
-        self.version = str(getattr(model, "version", "unknown"))
+        if not models:
+            raise ValueError("a model process needs at least one model")
+        self.hosted = [HostedModel(name, model) for name, model in models.items()]
+        self.name = hosted_name(list(models))
         self.settings = settings
         self.concurrency = concurrency
+        #: Requests scored by every hosted model and written.
         self.scored = 0
         self.unreadable = 0
         #: Requests still in a model call when the process stopped (not committed: re-read).
@@ -160,11 +191,17 @@ class ModelProcess:
         self.ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._commits = CommitTracker()
-        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix=f"predict-{name}")
+        #: Each model its own threads, so one model's calls never wait for another's.
+        self._executors = {
+            hosted.name: ThreadPoolExecutor(
+                concurrency, thread_name_prefix=f"predict-{hosted.name}"
+            )
+            for hosted in self.hosted
+        }
         self._in_flight: dict[asyncio.Task[None], int] = {}
         self._failure: BaseException | None = None
         #: Fetch at once while requests are few, in batches while they are many.
-        self.fetching = FetchTuner(model_fetch(settings), label=f"model {name}")
+        self.fetching = FetchTuner(model_fetch(settings), label=f"model {self.name}")
 
     def stop(self) -> None:
         """Ask the loop to finish the batches in hand and exit."""
@@ -213,7 +250,8 @@ class ModelProcess:
             await self._commit(consumer)
             await consumer.stop()
             await producer.stop()
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            for executor in self._executors.values():
+                executor.shutdown(wait=False, cancel_futures=True)
         if self._failure is not None:
             raise RuntimeError(f"model {self.name} stopped: {self._failure!r}") from self._failure
 
@@ -251,52 +289,71 @@ class ModelProcess:
                     deadline_of(record.timestamp, found[2], self.settings.default_deadline_ms)
                 )
         self.unreadable += unreadable
-        try:
-            if not readable:
-                pass
-            elif isinstance(self.model, BatchModel):
-                await self._score_together(producer, readable, deadlines)
-            else:
+        if readable:
+            try:
                 await asyncio.gather(
                     *(
-                        self._score_together(producer, [one], [deadline])
-                        for one, deadline in zip(readable, deadlines, strict=True)
+                        self._score_with(producer, hosted, readable, deadlines)
+                        for hosted in self.hosted
                     )
                 )
-        except Exception as error:  # not committed: re-read after the restart
-            log.error("model %s could not write its scores: %r; stopping", self.name, error)
-            self._failure = error
-            return
+            except Exception as error:  # not committed: re-read after the restart
+                log.error("model %s could not write its scores: %r; stopping", self.name, error)
+                self._failure = error
+                return
+            self.scored += len(readable)
         for _, _, batch in parts:
             self._commits.written(batch)
 
-    async def _score_together(
-        self, producer: AIOKafkaProducer, readable: list[_Readable], deadlines: list[float]
+    async def _score_with(
+        self,
+        producer: AIOKafkaProducer,
+        hosted: HostedModel,
+        readable: list[_Readable],
+        deadlines: list[float],
     ) -> None:
-        """Score requests in one model call (in a thread), whatever partitions they came from,
-        and write their Scores as one message per partition. A model without ``predict_batch``
-        gets one call per request, so its requests run side by side (up to ``concurrency``)
-        and each Score leaves as soon as it is ready."""
+        """One model's share of a fetch: one call for them all when it has ``predict_batch``;
+        otherwise one call per request, side by side (up to its ``concurrency`` threads), each Score
+        leaving as soon as it is ready."""
+        if isinstance(hosted.model, BatchModel):
+            await self._score_together(producer, hosted, readable, deadlines)
+            return
+        await asyncio.gather(
+            *(
+                self._score_together(producer, hosted, [one], [deadline])
+                for one, deadline in zip(readable, deadlines, strict=True)
+            )
+        )
+
+    async def _score_together(
+        self,
+        producer: AIOKafkaProducer,
+        hosted: HostedModel,
+        readable: list[_Readable],
+        deadlines: list[float],
+    ) -> None:
+        """Score requests in one call of one model (in a thread), whatever partitions they
+        came from, and write their Scores as one message per partition."""
         payloads = [payload for _, _, payload in readable]
         loop = asyncio.get_running_loop()
         started_at, outcomes = await loop.run_in_executor(
-            self._executor, timed_predict_many, self.model, payloads, deadlines
+            self._executors[hosted.name], timed_predict_many, hosted.model, payloads, deadlines
         )
         finished_at = time.time()
-        if isinstance(self.model, BatchModel):  # batching only spares calls of these
-            self.fetching.called(finished_at - started_at, len(payloads))  # slow: wait more
+        if isinstance(hosted.model, BatchModel):  # batching only spares calls of these
+            self.fetching.called(finished_at - started_at, len(payloads), model=hosted.name)
         by_partition: dict[int, tuple[list[str], list[Outcome]]] = {}
         for (partition, request_id, _), outcome in zip(readable, outcomes, strict=True):
             ids, partition_outcomes = by_partition.setdefault(partition, ([], []))
             ids.append(request_id)
             partition_outcomes.append(outcome)
-        topic, key = self.settings.topic("scores"), self.name.encode()
+        topic, key = self.settings.topic("scores"), hosted.name.encode()
         deliveries = [
             await producer.send(
                 topic,
                 score_batch_value(
-                    self.name,
-                    self.version,
+                    hosted.name,
+                    hosted.version,
                     ids,
                     partition_outcomes,
                     read_at=started_at,
@@ -308,7 +365,6 @@ class ModelProcess:
             for partition, (ids, partition_outcomes) in by_partition.items()
         ]
         await asyncio.gather(*deliveries)
-        self.scored += len(readable)
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
         offsets = self._commits.committable()
@@ -320,20 +376,22 @@ class ModelProcess:
             log.warning("model %s: commit of %s failed: %r", self.name, offsets, error)
 
     async def _announce(self, producer: AIOKafkaProducer) -> None:
-        """Tell the registry this model exists; an unknown model joins as shadow, never live."""
-        announce = Control(
-            command="announce",
-            model=self.name,
-            value={
-                "model_version": self.version,
-                "role": str(getattr(self.model, "role", "model")),
-            },
-            actor=f"model-process@{socket.gethostname()}",
-            issued_at=time.time(),
-        )
-        await producer.send_and_wait(
-            self.settings.topic("control"), encode(announce), key=self.name.encode()
-        )
+        """Tell the registry each hosted model exists; an unknown model joins as shadow,
+        never live."""
+        for hosted in self.hosted:
+            announce = Control(
+                command="announce",
+                model=hosted.name,
+                value={
+                    "model_version": hosted.version,
+                    "role": str(getattr(hosted.model, "role", "model")),
+                },
+                actor=f"model-process@{socket.gethostname()}",
+                issued_at=time.time(),
+            )
+            await producer.send_and_wait(
+                self.settings.topic("control"), encode(announce), key=hosted.name.encode()
+            )
 
     async def on_revoked(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
         """Commit what was written of the partitions going away, then forget them."""
@@ -343,13 +401,14 @@ class ModelProcess:
     def on_assigned(self, partitions: set[TopicPartition]) -> None:
         """Report readiness once partitions are assigned (tests and the demo wait for this)."""
         numbers = sorted(tp.partition for tp in partitions)
-        log.info(
-            "model %s (%s) ready: scoring %s partitions %s",
-            self.name,
-            self.version,
-            self.settings.topic("requests"),
-            numbers,
-        )
+        for hosted in self.hosted:
+            log.info(
+                "model %s (%s) ready: scoring %s partitions %s",
+                hosted.name,
+                hosted.version,
+                self.settings.topic("requests"),
+                numbers,
+            )
         self.ready.set()
         if self.settings.model_ready_file is not None:
             self.settings.model_ready_file.touch()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.consumer.fetcher import Fetcher
 
@@ -213,3 +214,25 @@ def test_model_processes_wait_at_most_a_quarter_of_the_default_deadline() -> Non
     assert model_fetch(Settings(default_deadline_ms=1000)).max_wait_ms == 250
     assert model_fetch(Settings(model_batch_fetch_wait_ms=80)).max_wait_ms == 80
     assert worker_fetch(Settings()).busy_above is None
+
+
+def test_a_process_hosting_several_models_waits_for_what_all_their_calls_cost() -> None:
+    # a forest (10 ms a call) and an mlp (2 ms) in one process share its cores: a fetch costs
+    # both calls, so the wait is four times their sum, not the cheaper one's alone
+    clock = Clock()
+    tuner = FetchTuner(SLOW_CALLS, label="model forest+mlp", clock=clock)
+    for forest_s, mlp_s in ((0.010, 0.002), (0.020, 0.004), (0.010, 0.002)):
+        tuner.read(10)
+        tuner.called(forest_s, model="forest")
+        tuner.called(mlp_s, model="mlp")
+    clock.now += REVIEW_EVERY_S
+    tuner.review()
+    assert tuner.batching
+    assert tuner.call_s == pytest.approx(0.012)
+    assert tuner.shape.max_wait_ms == 48
+    for _ in range(3):  # only the mlp called since: the forest's last estimate still counts
+        tuner.read(10)
+        tuner.called(0.002, model="mlp")
+    clock.now += REVIEW_EVERY_S
+    tuner.review()
+    assert tuner.call_s == pytest.approx(0.012)

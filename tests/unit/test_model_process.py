@@ -4,6 +4,7 @@ committed only once written, and models load by entry point."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from streamapp.processes.model import (
     ModelProcess,
     UnknownModelError,
     available_models,
+    hosted_name,
     load_model,
     readable_request,
     score_batch_value,
@@ -266,7 +268,7 @@ def _record(partition: int, offset: int, request_id: str, x: int) -> ConsumerRec
 
 async def test_a_fetch_from_several_partitions_is_one_model_call_and_one_message_each() -> None:
     model = Doubler()
-    process = ModelProcess("double", model, Settings(), concurrency=1)
+    process = ModelProcess({"double": model}, Settings(), concurrency=1)
     producer = RecordingProducer()
     p0, p2 = TopicPartition("requests", 0), TopicPartition("requests", 2)
     fetched = {
@@ -332,7 +334,7 @@ async def _score_one_at_a_time(process: ModelProcess, count: int) -> None:
 
 async def test_a_model_whose_calls_are_slow_fetches_in_batches_and_waits_longer() -> None:
     clock = StepClock()
-    process = ModelProcess("forest", SlowForest(), Settings(default_deadline_ms=200))
+    process = ModelProcess({"forest": SlowForest()}, Settings(default_deadline_ms=200))
     process.fetching = FetchTuner(model_fetch(process.settings), label="forest", clock=clock)
     assert not process.fetching.batching
     await _score_one_at_a_time(process, 5)
@@ -340,15 +342,102 @@ async def test_a_model_whose_calls_are_slow_fetches_in_batches_and_waits_longer(
     process.fetching.review()
     assert process.fetching.batching
     assert process.fetching.shape.max_wait_ms == 50, "4 times 20 ms, capped at deadline / 4"
-    assert process.fetching._calls[-1][0] == 1, "each call counted with its requests"
+    assert process.fetching._calls["forest"][-1][0] == 1, "each call counted with its requests"
 
 
 async def test_a_model_without_predict_batch_is_not_made_to_wait_for_batches() -> None:
     # one call per request however many a fetch brings: waiting longer would spare nothing
     clock = StepClock()
-    process = ModelProcess("slow", SlowOneByOne(), Settings())
+    process = ModelProcess({"slow": SlowOneByOne()}, Settings())
     process.fetching = FetchTuner(model_fetch(process.settings), label="slow", clock=clock)
     await _score_one_at_a_time(process, 5)
     clock.now += 0.25
     process.fetching.review()
     assert not process.fetching.batching
+
+
+class Tripler:
+    """A model without ``predict_batch``: one call per request."""
+
+    version = "triple-1"
+
+    def predict(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        return {"y": 3 * payload["x"]}
+
+
+class Held:
+    """A batch model whose calls wait until the test lets them finish."""
+
+    version = "held-1"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def predict(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        return self.predict_batch([payload])[0]
+
+    def predict_batch(self, payloads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        if not self.release.wait(timeout=10):
+            raise TimeoutError("never released")
+        return [{"held": True} for _ in payloads]
+
+
+def _sent_scores(producer: RecordingProducer) -> dict[tuple[str, int], list[tuple[str, Any]]]:
+    """(model, partition) -> [(request id, result)] of every ScoreBatch sent."""
+    found: dict[tuple[str, int], list[tuple[str, Any]]] = {}
+    for _, partition, value in producer.sent:
+        assert partition is not None
+        for score in decode_scores(value):
+            found.setdefault((score.model, partition), []).append((score.request_id, score.result))
+    return found
+
+
+def test_a_process_hosting_several_models_goes_by_their_names_sorted() -> None:
+    process = ModelProcess({"mlp": Echo(), "forest": Echo()}, Settings())
+    assert process.name == "forest+mlp"
+    assert hosted_name(("mlp", "forest")) == hosted_name(("forest", "mlp"))
+    with pytest.raises(ValueError, match="at least one model"):
+        ModelProcess({}, Settings())
+
+
+async def test_a_process_hosting_two_models_writes_each_ones_scores_for_one_read() -> None:
+    doubler = Doubler()
+    process = ModelProcess({"double": doubler, "triple": Tripler()}, Settings(), concurrency=1)
+    producer = RecordingProducer()
+    p0, p1 = TopicPartition("requests", 0), TopicPartition("requests", 1)
+    fetched = {p0: [_record(0, 4, "a", 1), _record(0, 5, "b", 2)], p1: [_record(1, 9, "c", 5)]}
+    parts = [(tp, rs, process._commits.read(tp, rs[-1].offset)) for tp, rs in fetched.items()]
+
+    await process._score_and_send(producer, parts)  # type: ignore[arg-type]
+
+    assert doubler.batch_calls == [3], "the batch model: one call for the whole fetch"
+    assert _sent_scores(producer) == {
+        ("double", 0): [("a", {"y": 2}), ("b", {"y": 4})],
+        ("double", 1): [("c", {"y": 10})],
+        ("triple", 0): [("a", {"y": 3}), ("b", {"y": 6})],
+        ("triple", 1): [("c", {"y": 15})],
+    }
+    assert process._commits.committable() == {p0: 6, p1: 10}
+    assert process.scored == 3, "each request counted once, scored by both models"
+
+
+async def test_a_slow_model_does_not_hold_back_the_scores_of_a_fast_one_in_its_process() -> None:
+    held = Held()
+    process = ModelProcess({"slow": held, "fast": Doubler()}, Settings(), concurrency=1)
+    producer = RecordingProducer()
+    p0 = TopicPartition("requests", 0)
+    records = [_record(0, 0, "a", 1), _record(0, 1, "b", 2)]
+    scoring = asyncio.create_task(
+        process._score_and_send(producer, [(p0, records, process._commits.read(p0, 1))])  # type: ignore[list-item]
+    )
+    try:
+        async with asyncio.timeout(5):
+            while ("fast", 0) not in _sent_scores(producer):
+                await asyncio.sleep(0.01)
+        assert ("slow", 0) not in _sent_scores(producer)
+        assert process._commits.committable() == {}, "not committed until every model wrote"
+    finally:
+        held.release.set()
+        await scoring
+    assert _sent_scores(producer)[("slow", 0)] == [("a", {"held": True}), ("b", {"held": True})]
+    assert process._commits.committable() == {p0: 2}
