@@ -105,13 +105,13 @@ async def test_a_paused_model_is_covered_by_the_backstop_by_the_deadline(system:
     assert not past_deadline, f"ms past the deadline while paused: {past_deadline}"
 
 
-def scorecard_scores(records: list[WireRecord]) -> Counter[str]:
-    """How many scores ``scorecard`` wrote per request id (ScoreBatches and single Scores)."""
+def scores_of(records: list[WireRecord], model: str = "scorecard") -> Counter[str]:
+    """How many scores ``model`` wrote per request id (ScoreBatches and single Scores)."""
     counts: Counter[str] = Counter()
     for record in records:
         if isinstance(record.data, dict):
             scores: list[dict[str, Any]] = scores_in(record.data)
-            counts.update(s["request_id"] for s in scores if s.get("model") == "scorecard")
+            counts.update(s["request_id"] for s in scores if s.get("model") == model)
     return counts
 
 
@@ -122,22 +122,28 @@ BEFORE_FIRST_COMMIT = 5
 
 
 @pytest.mark.parametrize(
-    "first_kill_after",
-    [BEFORE_FIRST_COMMIT, WARM],
-    ids=["before-its-first-commit", "after-commits"],
+    ("first_kill_after", "hosted"),
+    [
+        (BEFORE_FIRST_COMMIT, ("scorecard",)),
+        (WARM, ("scorecard",)),
+        (WARM, ("scorecard", "rules")),
+    ],
+    ids=["before-its-first-commit", "after-commits", "hosting-two-models-after-commits"],
 )
 async def test_a_model_killed_mid_batch_and_restarted_skips_no_request(
-    system: System, first_kill_after: int
+    system: System, first_kill_after: int, hosted: tuple[str, ...]
 ) -> None:
     """(5) ``scorecard`` is slowed (40 ms per request, 4 at a time), so batches are always in
     flight when it is SIGKILLed: early, before it has committed anything, or once it has
     committed for a while. Restarted, it must score every request it had not committed, and
-    those sent while it was down: every request sent gets at least one score from it."""
+    those sent while it was down: every request sent gets at least one score from it. A
+    process hosting a second model (``rules``, as slow) must leave no request unscored by
+    either."""
     kills = scaled(1, 3)
     model_args = ("--latency", "fixed:40", "--concurrency", "4")
     system.start_worker()
     name = "scorecard"
-    system.start_model("scorecard", *model_args, name=name)
+    system.start_model(*hosted, *model_args, name=name)
     restart_s = []
     async with OpenLoop(
         system.bootstrap,
@@ -153,7 +159,7 @@ async def test_a_model_killed_mid_batch_and_restarted_skips_no_request(
             await stop_process(system, name, signal.SIGKILL)
             began = time.monotonic()
             name = f"scorecard-{n + 2}"  # its own log: "ready" is looked for in the log
-            await asyncio.to_thread(system.start_model, "scorecard", *model_args, name=name)
+            await asyncio.to_thread(system.start_model, *hosted, *model_args, name=name)
             restart_s.append(round(time.monotonic() - began, 1))
             await load.run_for(BETWEEN)
         await load.stop()
@@ -162,26 +168,29 @@ async def test_a_model_killed_mid_batch_and_restarted_skips_no_request(
     wanted = set(ids)
 
     def all_scored(records: list[WireRecord]) -> bool:
-        return wanted <= set(scorecard_scores(records))
+        return all(wanted <= set(scores_of(records, model)) for model in hosted)
 
     scored = await read_wire(
         system.bootstrap, [system.topic("scores")], until=all_scored, timeout_s=20
     )
-    per_request = scorecard_scores(scored)
+    per_request = scores_of(scored)
     unscored = [i for i in ids if per_request[i] == 0]
+    per_model = {model: scores_of(scored, model) for model in hosted}
+    unscored_by = {m: sum(1 for i in ids if n[i] == 0) for m, n in per_model.items()}
     answers = await read_wire(
         system.bootstrap, [system.topic("answers")], until=answered_ids(ids), timeout_s=60
     )
     counted = tally(ids, answers)
     when = "before-1st-commit" if first_kill_after == BEFORE_FIRST_COMMIT else "after-commits"
     report(
-        f"5-model-sigkill-{when}",
+        f"5-model-sigkill-{when}" + ("-hosting-" + "+".join(hosted) if len(hosted) > 1 else ""),
         counted,
         kills=kills,
         restart_s=restart_s,
         unscored=len(unscored),
         unscored_range=[unscored[0], unscored[-1]] if unscored else None,
         scored_twice=sum(1 for i in ids if per_request[i] > 1),
+        unscored_by=unscored_by,
         winners=dict(Counter(str(a.get("model")) for a in counted.kept.values())),
         worker_errors=log_errors(system, "worker"),
     )
@@ -190,4 +199,5 @@ async def test_a_model_killed_mid_batch_and_restarted_skips_no_request(
         f"{len(unscored)} requests never scored by scorecard after its restart, e.g. "
         f"{unscored[:10]}\n" + "\n".join(system.log_lines(name, "WARNING", "ERROR", "ready"))
     )
+    assert not any(unscored_by.values()), f"requests never scored, by model: {unscored_by}"
     assert alive(system, name)
