@@ -4,7 +4,8 @@
         [--warmup 3] [--deadline-ms 200] [--models scorecard,linear] [--in-process rules]
         [--registry JSON]
         [--workers 1] [--overload-s 30] [--recover-s 30] [--recover-rate R] [--drain-s 30]
-        [--settle-s 10] [--idle-s 5] [--bootstrap HOST:PORT] [--logs DIR] [--json-only]
+        [--settle-s 30] [--settle-rate 200] [--idle-s 5] [--bootstrap HOST:PORT] [--logs DIR]
+        [--json-only]
     python -m benchmarks.capacity --hold-rate 120 --hold-s 40   # one rung, for a profiler
     python -m benchmarks.capacity --hold-rate 200 --with-console   # the rung twice: as is,
         # then with the console running and a headless browser polling every page
@@ -18,9 +19,12 @@ open-loop (requests leave on a wall-clock schedule whatever the answers do) for 
 95% of offered, >= 99% answered ``ok`` by the preferred model within the deadline (as the
 client saw it), none missing after the drain wait. Then it offers twice the highest rate that
 held for ``--overload-s``, and the lowest rate for ``--recover-s``.
-Before the ladder, ``--settle-s`` of unmeasured traffic at 25/s gets the processes
-past their start-up (the broker's JIT, first-use paths); then ``--idle-s`` with no traffic
-measures each process's CPU floor.
+Before the ladder, ``--settle-s`` of unmeasured traffic at ``--settle-rate`` (or the highest
+rate asked for, if lower) gets the processes past their start-up: first-use paths, and the
+broker's JIT, which needs thousands of requests (at 200/s a fresh broker's CPU fell from 730 to
+260 ms a second over its first 15 s of traffic, and until then its compiler threads compete
+with the worker for the two cores). Then ``--idle-s`` with no traffic measures each process's
+CPU floor.
 
 Per rung: offered/s, achieved send rate, answered/s, missing, preferred-on-time share, answers
 by status/model/rule, end-to-end (send -> answer), direct (send -> preferred Score read from
@@ -64,8 +68,9 @@ DEFAULT_REGISTRY: dict[str, dict[str, Any]] = {
     "rules": {"state": "live", "priority": 0, "backstop": True},
     "linear": {"state": "shadow", "priority": 5},
 }
-#: The unmeasured start runs at this rate (or the lowest rung, if lower): one the system holds.
-SETTLE_RATE = 25.0
+#: The unmeasured start runs at this rate (or the highest rung, if lower): 6,000 requests in the
+#: default 30 s, enough for the broker's JIT to settle. Its backlog, if any, drains unmeasured.
+SETTLE_RATE = 200.0
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ class Options:
     recover_s: float
     recover_rate: float | None
     drain_s: float
-    settle_s: float = 10.0
+    settle_s: float = 30.0
+    settle_rate: float = SETTLE_RATE
     idle_s: float = 5.0
     hold_rate: float | None = None
     hold_s: float = 40.0
@@ -193,7 +199,7 @@ async def run_capacity(
     try:
         rates = (options.hold_rate,) if options.hold_rate else options.rates
         if options.settle_s > 0:  # past process start-up and the broker's JIT warm-up
-            await loop.send_at(min(SETTLE_RATE, *rates), options.settle_s, "settle")
+            await loop.send_at(min(options.settle_rate, max(rates)), options.settle_s, "settle")
             await loop.drain({"settle"}, options.drain_s)
         if options.idle_s > 0:
             collect_garbage()
@@ -348,7 +354,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--overload-s", type=float, default=30.0, help="0: no overload phase")
     parser.add_argument("--recover-s", type=float, default=30.0, help="0: no recovery phase")
     parser.add_argument("--recover-rate", type=float, default=None, help="default: lowest rate")
-    parser.add_argument("--settle-s", type=float, default=10.0, help="unmeasured start")
+    parser.add_argument(
+        "--settle-s", type=float, default=30.0, help="unmeasured traffic first; 0: none"
+    )
+    parser.add_argument(
+        "--settle-rate",
+        type=float,
+        default=SETTLE_RATE,
+        help="rate of the unmeasured traffic (capped at the highest rate asked for)",
+    )
     parser.add_argument("--idle-s", type=float, default=5.0, help="CPU with no traffic")
     parser.add_argument("--drain-s", type=float, default=30.0, help="wait for answers per rung")
     parser.add_argument("--hold-rate", type=float, default=None, help="run just this one rate")
@@ -385,6 +399,7 @@ def main(argv: list[str] | None = None) -> None:
         recover_rate=args.recover_rate,
         drain_s=args.drain_s,
         settle_s=args.settle_s,
+        settle_rate=args.settle_rate,
         idle_s=args.idle_s,
         hold_rate=args.hold_rate,
         hold_s=args.hold_s,
