@@ -3,90 +3,84 @@
 Counters and histograms are updated as mailboxes close (no work when scraped, so ``rate()`` and
 ``histogram_quantile()`` work as usual); gauges are read when scraped. Names are in base units
 (seconds). Every worker exposes its own; sum them in Prometheus.
+
+The counters and histograms are counted without locks (``streamapp.stats.loop_metrics``): the
+worker updates them and is scraped on its one event loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from streamapp.core.mailbox import Mailbox, end_to_end_ms
+from streamapp.stats.loop_metrics import LoopCounter, LoopHistogram
 
 #: Seconds: from a millisecond to the largest deadline.
 LATENCY_BUCKETS = (
     0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
 )  # fmt: skip
 
+
 registry = CollectorRegistry(auto_describe=True)
-requests = Counter(
-    "rendezvous_requests", "Requests read from the requests topic", ["outcome"], registry=registry
+requests = LoopCounter(
+    "rendezvous_requests", "Requests read from the requests topic", ("outcome",), registry=registry
 )
-answers = Counter(
+answers = LoopCounter(
     "rendezvous_answers",
     "Official answers sent, by status, rule and winning model",
-    ["status", "rule", "model"],
+    ("status", "rule", "model"),
     registry=registry,
 )
-scores = Counter(
+scores = LoopCounter(
     "rendezvous_scores",
     "Scores filed, by model and outcome (ok, error, late, duplicate)",
-    ["model", "outcome"],
+    ("model", "outcome"),
     registry=registry,
 )
-answer_latency = Histogram(
+answer_latency = LoopHistogram(
     "rendezvous_answer_latency_seconds",
     "From the request entering Kafka to its answer leaving (end to end, in the rendezvous)",
     buckets=LATENCY_BUCKETS,
     registry=registry,
 )
-added_latency = Histogram(
+added_latency = LoopHistogram(
     "rendezvous_added_latency_seconds",
     "From the winning score entering Kafka to the answer leaving (what the rendezvous adds)",
     buckets=LATENCY_BUCKETS,
     registry=registry,
 )
-lateness = Histogram(
+lateness = LoopHistogram(
     "rendezvous_deadline_lateness_seconds",
     "How long after its deadline an answer left (0 when on time)",
     buckets=(0.0, *LATENCY_BUCKETS),
     registry=registry,
 )
-model_eval = Histogram(
+model_eval = LoopHistogram(
     "rendezvous_model_eval_seconds",
     "A model's own evaluation time (finished - read, as it reports)",
-    ["model"],
+    ("model",),
     buckets=LATENCY_BUCKETS,
     registry=registry,
 )
-model_round_trip = Histogram(
+model_round_trip = LoopHistogram(
     "rendezvous_model_round_trip_seconds",
     "From the request entering Kafka to a model's score entering Kafka",
-    ["model"],
+    ("model",),
     buckets=LATENCY_BUCKETS,
     registry=registry,
 )
 
 
-_Metric = TypeVar("_Metric", Counter, Histogram)
-
-
-def _children(metric: _Metric) -> Callable[..., _Metric]:
-    """``metric.labels`` that remembers each child: ``labels`` takes a lock and builds a tuple
-    on every call, up to ten times per answer. The children are the same ones the metric keeps
-    (one per label set), so this holds no more than the metric does."""
-    return cache(metric.labels)
-
-
-_requests = _children(requests)
-_answers = _children(answers)
-_scores = _children(scores)
-_model_eval = _children(model_eval)
-_model_round_trip = _children(model_round_trip)
+_requests = requests.labels
+_answers = answers.labels
+_scores = scores.labels
+_model_eval = model_eval.labels
+_model_round_trip = model_round_trip.labels
 
 
 def request_read(outcome: str) -> None:
