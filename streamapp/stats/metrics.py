@@ -25,7 +25,6 @@ LATENCY_BUCKETS = (
     0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
 )  # fmt: skip
 
-
 registry = CollectorRegistry(auto_describe=True)
 requests = LoopCounter(
     "rendezvous_requests", "Requests read from the requests topic", ("outcome",), registry=registry
