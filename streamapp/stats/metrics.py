@@ -75,41 +75,34 @@ model_round_trip = LoopHistogram(
 )
 
 
-_requests = requests.labels
-_answers = answers.labels
-_scores = scores.labels
-_model_eval = model_eval.labels
-_model_round_trip = model_round_trip.labels
-
-
 def request_read(outcome: str) -> None:
     """Count a request read: ``valid`` (opened or retried), ``invalid`` or ``refused``."""
-    _requests(outcome).inc()
+    requests.labels(outcome).inc()
 
 
 def answered(mailbox: Mailbox) -> None:
     """Count and time a mailbox whose answer has left."""
     decision = mailbox.decision
     assert decision is not None
-    _answers(decision.status, decision.rule, decision.model or "").inc()
+    answers.labels(decision.status, decision.rule, decision.model or "").inc()
     answer_latency.observe(end_to_end_ms(mailbox) / 1000)
     lateness.observe(max(0, decision.answered_ms - mailbox.deadline_ms) / 1000)
     for arrived in mailbox.scores:
-        _scores(arrived.model, "ok" if arrived.ok else "error").inc()
-        _model_eval(arrived.model).observe(max(0.0, arrived.finished_at - arrived.read_at))
+        scores.labels(arrived.model, "ok" if arrived.ok else "error").inc()
+        model_eval.labels(arrived.model).observe(max(0.0, arrived.finished_at - arrived.read_at))
         rtt = max(0, arrived.arrived_ms - mailbox.opened_ms) / 1000
-        _model_round_trip(arrived.model).observe(rtt)
+        model_round_trip.labels(arrived.model).observe(rtt)
         if arrived.model == decision.model:
             added_latency.observe(max(0, decision.answered_ms - arrived.arrived_ms) / 1000)
     if mailbox.duplicate_scores:
-        _scores("", "duplicate").inc(mailbox.duplicate_scores)
+        scores.labels("", "duplicate").inc(mailbox.duplicate_scores)
 
 
 def late(partition: int, model: str, eval_ms: float, rtt_ms: int) -> None:
     """Count a score that came after its answer."""
-    _scores(model, "late").inc()
-    _model_eval(model).observe(eval_ms / 1000)
-    _model_round_trip(model).observe(rtt_ms / 1000)
+    scores.labels(model, "late").inc()
+    model_eval.labels(model).observe(eval_ms / 1000)
+    model_round_trip.labels(model).observe(rtt_ms / 1000)
 
 
 class LiveState(Collector):
