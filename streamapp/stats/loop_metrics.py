@@ -66,7 +66,8 @@ class _LoopMetric(Collector, Generic[_Series]):
         self,
         name: str,
         documentation: str,
-        labelnames: tuple[str, ...],
+        labelnames: tuple[str, ...] = (),
+        *,
         registry: CollectorRegistry,
     ) -> None:
         self.name = name
@@ -96,16 +97,6 @@ class _LoopMetric(Collector, Generic[_Series]):
 
 class LoopCounter(_LoopMetric[CounterSeries]):
     """A Prometheus counter (``<name>_total``), optionally labelled."""
-
-    def __init__(
-        self,
-        name: str,
-        documentation: str,
-        labelnames: tuple[str, ...] = (),
-        *,
-        registry: CollectorRegistry,
-    ) -> None:
-        super().__init__(name, documentation, labelnames, registry)
 
     def _new_series(self) -> CounterSeries:
         return CounterSeries()
@@ -140,7 +131,7 @@ class LoopHistogram(_LoopMetric[HistogramSeries]):
             floatToGoString(b)  # type: ignore[no-untyped-call]  # untyped in prometheus_client
             for b in (*self._bounds, float("inf"))
         ]
-        super().__init__(name, documentation, labelnames, registry)
+        super().__init__(name, documentation, labelnames, registry=registry)
 
     def _new_series(self) -> HistogramSeries:
         return HistogramSeries(self._bounds)
