@@ -5,6 +5,9 @@ fetch wait and size. aiokafka reads both from its fetcher each time it builds a 
 so a change applies from the next fetch on, without restarting the consumer. Used by the
 model processes (their own consumer) and by the worker (Faust's stream consumer: two integer
 attributes are set, which the GIL makes safe even when it runs in Faust's consumer thread).
+
+Once a consumer's fetcher exists, the fetches it builds that list every assigned partition and
+return at the first byte get the longer idle wait (``core.batching.whole_fetch_wait_ms``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from streamapp.core.batching import AdaptiveFetch, FetchShape, fixed_call_cost
+from streamapp.core.batching import (
+    AdaptiveFetch,
+    FetchShape,
+    fixed_call_cost,
+    whole_fetch_wait_ms,
+)
 from streamapp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,7 @@ MODEL_BUSY_ABOVE = 0.25
 WAITS_PER_CALL = 4.0
 #: The recent calls of each model the fixed cost of its calls is estimated from.
 CALLS_KEPT = 64
+_WHOLE_MARK = "_rendezvous_whole_fetch_wait"
 
 
 def apply_shape(consumer: Any, shape: FetchShape) -> None:
@@ -39,6 +48,33 @@ def apply_shape(consumer: Any, shape: FetchShape) -> None:
     if fetcher is not None:
         fetcher._fetch_max_wait_ms = shape.max_wait_ms
         fetcher._fetch_min_bytes = shape.min_bytes
+
+
+def hold_whole_fetches(fetcher: Any, whole_wait_ms: int) -> None:
+    """Let the fetches this aiokafka fetcher builds wait ``whole_wait_ms`` when they list every
+    assigned partition and return at the first byte (once per fetcher; 0: never)."""
+    if whole_wait_ms <= 0 or getattr(fetcher, _WHOLE_MARK, False):
+        return
+    build = fetcher._get_actions_per_node
+
+    def actions_per_node(assignment: Any) -> Any:
+        actions = build(assignment)
+        requests = actions[0]
+        if requests:
+            listed = sum(len(parts) for _, request in requests for _, parts in request.topics)
+            wait = whole_fetch_wait_ms(
+                fetcher._fetch_max_wait_ms,
+                fetcher._fetch_min_bytes,
+                listed=listed,
+                assigned=len(assignment.tps),
+                whole_wait_ms=whole_wait_ms,
+            )
+            for _, request in requests:
+                request._max_wait_ms = wait
+        return actions
+
+    fetcher._get_actions_per_node = actions_per_node
+    setattr(fetcher, _WHOLE_MARK, True)
 
 
 class FetchTuner:
@@ -76,7 +112,15 @@ class FetchTuner:
         """Tune this consumer too (from now on); returns it."""
         self._consumers.append(consumer)
         apply_shape(consumer, self.shape)
+        self._hold_whole_fetches()
         return consumer
+
+    def _hold_whole_fetches(self) -> None:
+        """Give the consumers started since the last look their longer idle wait."""
+        for consumer in self._consumers:
+            fetcher = getattr(consumer, "_fetcher", None)
+            if fetcher is not None:
+                hold_whole_fetches(fetcher, self.policy.whole_wait_ms)
 
     def read(self, count: int = 1) -> None:
         """Count messages read."""
@@ -96,6 +140,7 @@ class FetchTuner:
         elapsed = now - self._since
         if elapsed < REVIEW_EVERY_S:
             return
+        self._hold_whole_fetches()
         self.rate_per_s = self._read / elapsed
         for model, calls in self._calls.items():
             fixed = fixed_call_cost(calls)
@@ -128,6 +173,7 @@ def worker_fetch(settings: Settings) -> AdaptiveFetch:
         at_once=FetchShape(settings.fetch_max_wait_ms, settings.fetch_min_bytes),
         batch_wait_ms=settings.batch_fetch_wait_ms,
         batch_above_per_s=settings.worker_batch_above_per_s,
+        whole_wait_ms=settings.idle_fetch_wait_ms,
     )
 
 
@@ -142,4 +188,5 @@ def model_fetch(settings: Settings) -> AdaptiveFetch:
         busy_above=MODEL_BUSY_ABOVE,
         waits_per_call=WAITS_PER_CALL,
         max_wait_ms=max(settings.model_batch_fetch_wait_ms, settings.default_deadline_ms // 4),
+        whole_wait_ms=settings.idle_fetch_wait_ms,
     )

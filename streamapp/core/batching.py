@@ -15,6 +15,14 @@ bounded share of a core. Only that part is spared by waiting: a call whose time 
 batch (a linear model under overload) costs the same however the requests are grouped, so it
 gets no longer wait. ``fixed_call_cost`` estimates it from recent small calls.
 
+A fetch at once that lists every partition the consumer is assigned may wait much longer
+(``whole_fetch_wait_ms``): the broker answers it as soon as any of them has a message, so the
+wait only bounds how often an idle consumer asks. The short wait is what matters when a fetch
+leaves partitions out (their records are still being handed to the stream, or they are paused):
+while it is in flight nothing new is fetched for them. Measured on a 2-core machine, the
+worker idle with a 10 ms wait used about 10 % of a core (a fetch and its reply a hundred times a
+second) and the broker about as much again.
+
 Pure: the read rate and recent model calls come in, the fetch shape to use goes out.
 """
 
@@ -56,6 +64,9 @@ class AdaptiveFetch:
     waits_per_call: float = 0.0
     #: ...but never longer than this.
     max_wait_ms: int = 0
+    #: A fetch at once that lists every assigned partition waits this long (0: the shape's
+    #: wait; see ``whole_fetch_wait_ms``).
+    whole_wait_ms: int = 0
 
     @property
     def batched(self) -> FetchShape:
@@ -86,6 +97,18 @@ class AdaptiveFetch:
         if for_calls <= self.batch_wait_ms:
             return self.batched
         return FetchShape(max_wait_ms=for_calls, min_bytes=BATCH_MIN_BYTES)
+
+
+def whole_fetch_wait_ms(
+    shape_wait_ms: int, min_bytes: int, *, listed: int, assigned: int, whole_wait_ms: int
+) -> int:
+    """How long the broker may hold a fetch that lists ``listed`` of the ``assigned``
+    partitions: ``whole_wait_ms`` when it lists them all and returns at the first byte (nothing
+    can arrive that it would not return at once), else the shape's wait. A batching fetch keeps
+    its wait: that is how long it gathers."""
+    if whole_wait_ms > shape_wait_ms and min_bytes <= 1 and assigned > 0 and listed >= assigned:
+        return whole_wait_ms
+    return shape_wait_ms
 
 
 #: Calls of at most this many requests show what a call costs whatever its size.

@@ -8,9 +8,23 @@ import inspect
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.consumer.fetcher import Fetcher
+from aiokafka.protocol.fetch import FetchRequest, FetchRequest_v4
+from aiokafka.structs import TopicPartition
 
-from streamapp.core.batching import BATCH_MIN_BYTES, AdaptiveFetch, FetchShape, fixed_call_cost
-from streamapp.fetch_tuning import REVIEW_EVERY_S, FetchTuner, model_fetch, worker_fetch
+from streamapp.core.batching import (
+    BATCH_MIN_BYTES,
+    AdaptiveFetch,
+    FetchShape,
+    fixed_call_cost,
+    whole_fetch_wait_ms,
+)
+from streamapp.fetch_tuning import (
+    REVIEW_EVERY_S,
+    FetchTuner,
+    hold_whole_fetches,
+    model_fetch,
+    worker_fetch,
+)
 from streamapp.settings import Settings
 
 AT_ONCE = FetchShape(max_wait_ms=100, min_bytes=1)
@@ -94,6 +108,80 @@ def test_a_consumer_attached_while_batching_starts_batched() -> None:
     assert late._fetch_max_wait_ms == 10
 
 
+def test_only_a_fetch_at_once_listing_every_assigned_partition_waits_the_idle_wait() -> None:
+    assert whole_fetch_wait_ms(10, 1, listed=8, assigned=8, whole_wait_ms=500) == 500
+    # a partition left out (records still being handed over, or paused): nothing new would
+    # be fetched for it while this one is held
+    assert whole_fetch_wait_ms(10, 1, listed=7, assigned=8, whole_wait_ms=500) == 10
+    # a batching fetch gathers for its own wait
+    assert whole_fetch_wait_ms(3, BATCH_MIN_BYTES, listed=8, assigned=8, whole_wait_ms=500) == 3
+    assert whole_fetch_wait_ms(10, 1, listed=8, assigned=8, whole_wait_ms=0) == 10  # off
+    assert whole_fetch_wait_ms(1000, 1, listed=8, assigned=8, whole_wait_ms=500) == 1000
+
+
+class ActionsFetcher:
+    """What aiokafka's fetcher does that ``hold_whole_fetches`` relies on: it builds its fetch
+    requests (node, FetchRequest) first in what ``_get_actions_per_node`` returns, with the
+    wait and size it holds."""
+
+    def __init__(self, listed: list[TopicPartition]) -> None:
+        self._fetch_max_wait_ms = 10
+        self._fetch_min_bytes = 1
+        self.listed = listed
+
+    def _get_actions_per_node(self, assignment: object) -> tuple[object, ...]:
+        by_topic: dict[str, list[tuple[int, int, int]]] = {}
+        for tp in self.listed:
+            by_topic.setdefault(tp.topic, []).append((tp.partition, 0, 1 << 20))
+        request = FetchRequest(
+            self._fetch_max_wait_ms, self._fetch_min_bytes, 50 << 20, 0, list(by_topic.items())
+        )
+        return ([(0, request)], {}, 0.1, False, [])
+
+
+class Assigned:
+    def __init__(self, tps: set[TopicPartition]) -> None:
+        self.tps = tps
+
+
+def wire_wait(fetcher: ActionsFetcher, assigned: set[TopicPartition]) -> int:
+    """The wait the broker is sent for the fetch this fetcher builds next."""
+    requests = fetcher._get_actions_per_node(Assigned(assigned))[0]
+    (_, request), *_ = requests  # type: ignore[misc]
+    built = request.build(FetchRequest_v4)
+    return int(built.max_wait_time)
+
+
+def test_a_fetch_listing_all_partitions_waits_long_and_one_leaving_some_out_does_not() -> None:
+    assigned = {TopicPartition(t, p) for t in ("requests", "scores") for p in range(4)}
+    fetcher = ActionsFetcher(sorted(assigned))
+    assert wire_wait(fetcher, assigned) == 10
+    hold_whole_fetches(fetcher, 500)
+    hold_whole_fetches(fetcher, 500)  # once per fetcher
+    assert wire_wait(fetcher, assigned) == 500
+    fetcher.listed = sorted(assigned)[1:]
+    assert wire_wait(fetcher, assigned) == 10
+    fetcher.listed = sorted(assigned)
+    fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes = 3, BATCH_MIN_BYTES  # batching
+    assert wire_wait(fetcher, assigned) == 3
+
+
+def test_the_tuner_gives_a_started_consumer_the_long_wait_at_its_next_review() -> None:
+    clock = Clock()
+    policy = AdaptiveFetch(
+        at_once=AT_ONCE, batch_wait_ms=10, batch_above_per_s=150, whole_wait_ms=500
+    )
+    consumer = FakeConsumer()  # not started: no fetcher yet
+    tuner = FetchTuner(policy, label="test", clock=clock)
+    tuner.attach(consumer)
+    assigned = {TopicPartition("requests", p) for p in range(2)}
+    fetcher = ActionsFetcher(sorted(assigned))
+    consumer._fetcher = fetcher  # type: ignore[assignment]  # started
+    clock.now += REVIEW_EVERY_S
+    tuner.review()
+    assert wire_wait(fetcher, assigned) == 500
+
+
 def test_aiokafka_still_builds_each_fetch_from_the_attributes_the_tuner_sets() -> None:
     # an aiokafka upgrade that renamed them would silently leave every consumer unbatched
     consumer_init = inspect.getsource(AIOKafkaConsumer.__init__)
@@ -101,6 +189,9 @@ def test_aiokafka_still_builds_each_fetch_from_the_attributes_the_tuner_sets() -
     for name in ("self._fetch_max_wait_ms", "self._fetch_min_bytes"):
         assert name in consumer_init
         assert name in fetch_request
+    # and returns its fetch requests first, each listing its partitions by topic
+    assert "return (\n            fetch_requests," in fetch_request
+    assert "_max_wait_ms" in inspect.getsource(FetchRequest.__init__)
 
 
 def test_settings_give_the_worker_and_the_models_their_own_waits() -> None:
@@ -116,6 +207,8 @@ def test_settings_give_the_worker_and_the_models_their_own_waits() -> None:
     assert worker_fetch(settings).shape(False) == FetchShape(10, 1)
     assert model_fetch(settings).shape(True).max_wait_ms == 20
     assert model_fetch(settings).starts_batched()
+    assert worker_fetch(settings).whole_wait_ms == model_fetch(settings).whole_wait_ms == 500
+    assert worker_fetch(Settings(idle_fetch_wait_ms=0)).whole_wait_ms == 0
 
 
 def test_the_worker_keeps_fetching_at_once_at_rates_where_the_models_batch() -> None:
