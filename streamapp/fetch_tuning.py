@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from streamapp.core.batching import (
@@ -50,9 +50,14 @@ def apply_shape(consumer: Any, shape: FetchShape) -> None:
         fetcher._fetch_min_bytes = shape.min_bytes
 
 
-def hold_whole_fetches(fetcher: Any, whole_wait_ms: int) -> None:
+#: The partitions an application reads from, when that is not all it is assigned (a Faust
+#: worker's table changelogs are assigned and paused once recovered): None for all assigned.
+Reading = Callable[[], Collection[tuple[str, int]] | None]
+
+
+def hold_whole_fetches(fetcher: Any, whole_wait_ms: int, reading: Reading | None = None) -> None:
     """Let the fetches this aiokafka fetcher builds wait ``whole_wait_ms`` when they list every
-    assigned partition and return at the first byte (once per fetcher; 0: never)."""
+    partition the application reads and return at the first byte (once per fetcher; 0: never)."""
     if whole_wait_ms <= 0 or getattr(fetcher, _WHOLE_MARK, False):
         return
     build = fetcher._get_actions_per_node
@@ -61,12 +66,18 @@ def hold_whole_fetches(fetcher: Any, whole_wait_ms: int) -> None:
         actions = build(assignment)
         requests = actions[0]
         if requests:
-            listed = sum(len(parts) for _, request in requests for _, parts in request.topics)
+            listed = {
+                (topic, partition[0])
+                for _, request in requests
+                for topic, partitions in request.topics
+                for partition in partitions
+            }
+            read = reading() if reading is not None else None
             wait = whole_fetch_wait_ms(
                 fetcher._fetch_max_wait_ms,
                 fetcher._fetch_min_bytes,
                 listed=listed,
-                assigned=len(assignment.tps),
+                read=assignment.tps if read is None else read,
                 whole_wait_ms=whole_wait_ms,
             )
             for _, request in requests:
@@ -101,6 +112,7 @@ class FetchTuner:
         self._fixed: dict[str, float] = {}
         self._since = clock()
         self._consumers: list[Any] = []
+        self._reading: dict[int, Reading | None] = {}
         self._applied = self.shape
 
     @property
@@ -108,9 +120,11 @@ class FetchTuner:
         """The fetch shape in use."""
         return self.policy.shape(self.batching, self.call_s)
 
-    def attach(self, consumer: Any) -> Any:
-        """Tune this consumer too (from now on); returns it."""
+    def attach(self, consumer: Any, reading: Reading | None = None) -> Any:
+        """Tune this consumer too (from now on); returns it. ``reading``: the partitions the
+        application reads from it, if not all it is assigned."""
         self._consumers.append(consumer)
+        self._reading[id(consumer)] = reading
         apply_shape(consumer, self.shape)
         self._hold_whole_fetches()
         return consumer
@@ -120,7 +134,8 @@ class FetchTuner:
         for consumer in self._consumers:
             fetcher = getattr(consumer, "_fetcher", None)
             if fetcher is not None:
-                hold_whole_fetches(fetcher, self.policy.whole_wait_ms)
+                reading = self._reading.get(id(consumer))
+                hold_whole_fetches(fetcher, self.policy.whole_wait_ms, reading)
 
     def read(self, count: int = 1) -> None:
         """Count messages read."""

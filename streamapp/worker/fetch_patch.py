@@ -33,7 +33,13 @@ def install(tuner: FetchTuner) -> None:
 
     def tuned(original: Callable[..., Any]) -> Callable[..., Any]:
         def create_worker_consumer(self: AIOKafkaConsumerThread, *args: Any, **kwargs: Any) -> Any:
-            return tuner.attach(original(self, *args, **kwargs))
+            faust_consumer = self.consumer
+
+            def reading() -> set[Any] | None:  # Faust's active partitions (None: not yet known)
+                active: set[Any] | None = getattr(faust_consumer, "_active_partitions", None)
+                return active
+
+            return tuner.attach(original(self, *args, **kwargs), reading)
 
         return create_worker_consumer
 

@@ -108,15 +108,23 @@ def test_a_consumer_attached_while_batching_starts_batched() -> None:
     assert late._fetch_max_wait_ms == 10
 
 
-def test_only_a_fetch_at_once_listing_every_assigned_partition_waits_the_idle_wait() -> None:
-    assert whole_fetch_wait_ms(10, 1, listed=8, assigned=8, whole_wait_ms=500) == 500
-    # a partition left out (records still being handed over, or paused): nothing new would
+def test_only_a_fetch_at_once_listing_every_partition_read_waits_the_idle_wait() -> None:
+    read = {("requests", p) for p in range(4)}
+    changelogs = {("mailboxes-changelog", p) for p in range(4)}
+
+    def wait(shape_ms: int, min_bytes: int, listed: set[tuple[str, int]], off: int = 500) -> int:
+        return whole_fetch_wait_ms(shape_ms, min_bytes, listed=listed, read=read, whole_wait_ms=off)
+
+    assert wait(10, 1, read) == 500
+    # partitions the application does not read (paused changelogs) may be left out
+    assert wait(10, 1, read | changelogs) == 500
+    # a partition it reads left out (its records still being handed over): nothing new would
     # be fetched for it while this one is held
-    assert whole_fetch_wait_ms(10, 1, listed=7, assigned=8, whole_wait_ms=500) == 10
-    # a batching fetch gathers for its own wait
-    assert whole_fetch_wait_ms(3, BATCH_MIN_BYTES, listed=8, assigned=8, whole_wait_ms=500) == 3
-    assert whole_fetch_wait_ms(10, 1, listed=8, assigned=8, whole_wait_ms=0) == 10  # off
-    assert whole_fetch_wait_ms(1000, 1, listed=8, assigned=8, whole_wait_ms=500) == 1000
+    assert wait(10, 1, read - {("requests", 2)}) == 10
+    assert wait(3, BATCH_MIN_BYTES, read) == 3  # a batching fetch gathers for its own wait
+    assert wait(10, 1, read, off=0) == 10  # off
+    assert wait(1000, 1, read) == 1000
+    assert whole_fetch_wait_ms(10, 1, listed=read, read=set(), whole_wait_ms=500) == 10
 
 
 class ActionsFetcher:
@@ -166,6 +174,17 @@ def test_a_fetch_listing_all_partitions_waits_long_and_one_leaving_some_out_does
     assert wire_wait(fetcher, assigned) == 3
 
 
+def test_partitions_assigned_but_not_read_do_not_keep_the_wait_short() -> None:
+    streams = {TopicPartition(t, p) for t in ("requests", "scores") for p in range(4)}
+    changelogs = {TopicPartition("mailboxes-changelog", p) for p in range(4)}
+    read: set[TopicPartition] = set(streams)
+    fetcher = ActionsFetcher(sorted(streams))  # the changelogs' records wait, unread
+    hold_whole_fetches(fetcher, 500, lambda: read)
+    assert wire_wait(fetcher, streams | changelogs) == 500
+    read.add(TopicPartition("mailboxes-changelog", 0))  # recovering: read it after all
+    assert wire_wait(fetcher, streams | changelogs) == 10
+
+
 def test_the_tuner_gives_a_started_consumer_the_long_wait_at_its_next_review() -> None:
     clock = Clock()
     policy = AdaptiveFetch(
@@ -173,13 +192,14 @@ def test_the_tuner_gives_a_started_consumer_the_long_wait_at_its_next_review() -
     )
     consumer = FakeConsumer()  # not started: no fetcher yet
     tuner = FetchTuner(policy, label="test", clock=clock)
-    tuner.attach(consumer)
     assigned = {TopicPartition("requests", p) for p in range(2)}
+    changelog = {TopicPartition("changelog", 0)}
+    tuner.attach(consumer, lambda: assigned)
     fetcher = ActionsFetcher(sorted(assigned))
     consumer._fetcher = fetcher  # type: ignore[assignment]  # started
     clock.now += REVIEW_EVERY_S
     tuner.review()
-    assert wire_wait(fetcher, assigned) == 500
+    assert wire_wait(fetcher, assigned | changelog) == 500
 
 
 def test_aiokafka_still_builds_each_fetch_from_the_attributes_the_tuner_sets() -> None:
