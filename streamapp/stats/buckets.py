@@ -9,6 +9,7 @@ also counts answers per 10-second slot (``slots``), so throughput and outcome ra
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -89,45 +90,60 @@ class Accumulator:
             entry["eval"].add(observation["eval_ms"])
             entry["rtt"].add(float(observation["rtt_ms"]))
             return
-        self.counts["requests"] += 1
-        self.counts["answers"] += 1
-        self.counts["deadline_misses"] += int(observation["deadline_missed"])
-        self.counts["late_answers"] += int(observation["late"])
-        _bump(self.by_status, observation["status"])
-        _bump(self.by_rule, observation["rule"])
+        counts = self.counts
+        counts["requests"] += 1
+        counts["answers"] += 1
+        if observation["deadline_missed"]:
+            counts["deadline_misses"] += 1
+        if observation["late"]:
+            counts["late_answers"] += 1
+        status, rule, winner = observation["status"], observation["rule"], observation["winner"]
+        _bump(self.by_status, status)
+        _bump(self.by_rule, rule)
         scores = observation["scores"]
         slot = slot_of(observation["at"])
-        self.slots["requests"][slot] += 1
-        self.slots["no_result"][slot] += int(observation["status"] == "no_result")
-        self.slots["scores"][slot] += len(scores)
-        self.slots["errors"][slot] += sum(1 for s in scores if not s["ok"])
+        slots = self.slots
+        slots["requests"][slot] += 1
+        if status == "no_result":
+            slots["no_result"][slot] += 1
+        slots["scores"][slot] += len(scores)
         if "e2e_ms" in observation:
             self.e2e.add(float(observation["e2e_ms"]))
         results = {s["model"]: s["result"] for s in scores if s["ok"]}
+        official = observation["result"]
+        canary_result = results.get(canary) if canary else None
+        models = self.models
+        errors = 0
         for score in scores:
-            entry = self.model(score["model"])
+            name = score["model"]
+            entry = models.get(name) or self.model(name)
             entry["scores"] += 1
             entry["eval"].add(score["eval_ms"])
             entry["rtt"].add(float(score["rtt_ms"]))
             if not score["ok"]:
                 entry["errors"] += 1
+                errors += 1
                 continue
-            value = score["result"].get("score")
+            result = score["result"]
+            value = result.get("score")
             if isinstance(value, int | float):
                 entry["values"].add(float(value))
-            entry["would_have_won"] += int(score["would_have_won"])
-            if score["model"] != observation["winner"]:  # the winner agrees by construction
-                _tally(entry["agree_official"], agree(score["result"], observation["result"]))
-            if canary and score["model"] != canary:
-                _tally(entry["agree_canary"], agree(score["result"], results.get(canary)))
-        if observation["winner"]:
-            winner = self.model(observation["winner"])
-            winner["wins"] += 1
-            _bump(winner["wins_by_rule"], observation["rule"])
-        names = sorted(results)
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                _tally(self.pairs.setdefault(f"{a}|{b}", [0, 0]), agree(results[a], results[b]))
+            if score["would_have_won"]:
+                entry["would_have_won"] += 1
+            if name != winner:  # the winner agrees by construction
+                _tally(entry["agree_official"], agree(result, official))
+            if canary and name != canary:
+                _tally(entry["agree_canary"], agree(result, canary_result))
+        if errors:
+            slots["errors"][slot] += errors
+        if winner:
+            won = models.get(winner) or self.model(winner)
+            won["wins"] += 1
+            _bump(won["wins_by_rule"], rule)
+        if len(results) > 1:
+            pairs = self.pairs
+            for a, b, key in _pairs_of(tuple(sorted(results))):
+                _tally(pairs.setdefault(key, [0, 0]), agree(results[a], results[b]))
 
     def dump(self) -> dict[str, Any]:
         """The bucket as a plain JSON-ready dict."""
@@ -146,6 +162,12 @@ class Accumulator:
             "e2e": dump_sketch(self.e2e),
             "models": models,
         }
+
+
+@functools.lru_cache(maxsize=256)
+def _pairs_of(names: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """Each pair of the (sorted) names that gave a result, with its key in ``pairs``."""
+    return tuple((a, b, f"{a}|{b}") for i, a in enumerate(names) for b in names[i + 1 :])
 
 
 def _bump(counter: dict[str, int], key: str) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from streamapp.core.mailbox import Mailbox, end_to_end_ms, offers
-from streamapp.core.policy import LIVE, SHADOW, Registry, choose
+from streamapp.core.policy import LIVE, Registry, choose
 
 SCORE_TOLERANCE = 0.05
 MISS_GRACE_MS = 50
@@ -49,18 +49,19 @@ def decision(mailbox: Mailbox, registry: Registry) -> dict[str, Any]:
     """The observation of a closed mailbox."""
     decided = mailbox.decision
     assert decided is not None
+    opened = mailbox.opened_ms
     scores = []
     for arrival in mailbox.scores:
-        rule = registry.rule_for(arrival.model)
+        rule = registry.rule_for(arrival.model)  # an unregistered model's rule is shadow
         result = arrival.result
         scores.append(
             {
                 "model": arrival.model,
-                "state": rule.state if arrival.model in registry.models else SHADOW,
+                "state": rule.state,
                 "ok": result is not None,
                 "result": result,
                 "eval_ms": max(0.0, (arrival.finished_at - arrival.read_at) * 1000),
-                "rtt_ms": max(0, arrival.arrived_ms - mailbox.opened_ms),
+                "rtt_ms": max(0, arrival.arrived_ms - opened),
                 "would_have_won": (
                     rule.state != LIVE
                     and result is not None
