@@ -50,9 +50,9 @@ def apply_shape(consumer: Any, shape: FetchShape) -> None:
         fetcher._fetch_min_bytes = shape.min_bytes
 
 
-#: The partitions an application reads from, when that is not all it is assigned (a Faust
-#: worker's table changelogs are assigned and paused once recovered): None for all assigned.
-Reading = Callable[[], Collection[tuple[str, int]] | None]
+#: Given the partitions a consumer is assigned, those the application reads from or soon will
+#: (a Faust worker's table changelogs are assigned, and paused once recovered); None: all.
+Reading = Callable[[Collection[tuple[str, int]]], Collection[tuple[str, int]] | None]
 
 
 def hold_whole_fetches(fetcher: Any, whole_wait_ms: int, reading: Reading | None = None) -> None:
@@ -65,14 +65,15 @@ def hold_whole_fetches(fetcher: Any, whole_wait_ms: int, reading: Reading | None
     def actions_per_node(assignment: Any) -> Any:
         actions = build(assignment)
         requests = actions[0]
-        if requests:
+        # the rule's cheap part first: a batching fetch (min bytes above 1) keeps its wait
+        if requests and fetcher._fetch_min_bytes <= 1:
             listed = {
                 (topic, partition[0])
                 for _, request in requests
                 for topic, partitions in request.topics
                 for partition in partitions
             }
-            read = reading() if reading is not None else None
+            read = reading(assignment.tps) if reading is not None else None
             wait = whole_fetch_wait_ms(
                 fetcher._fetch_max_wait_ms,
                 fetcher._fetch_min_bytes,

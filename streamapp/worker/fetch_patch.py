@@ -7,13 +7,17 @@ keeps it for the full 1.5 s, and answers stall for seconds while the worker idle
 returns instead after ``RENDEZVOUS_FETCH_MAX_WAIT_MS`` (or once ``RENDEZVOUS_FETCH_MIN_BYTES``
 are there): a bounded wait when idle. While the worker reads more than
 ``RENDEZVOUS_WORKER_BATCH_ABOVE_PER_S`` messages per second, its fetches wait
-``RENDEZVOUS_BATCH_FETCH_WAIT_MS`` for more (``core.batching``): fewer, larger fetches.
+``RENDEZVOUS_BATCH_FETCH_WAIT_MS`` for more (``core.batching``): fewer, larger fetches. A fetch
+at once that lists every partition the worker reads waits up to ``RENDEZVOUS_IDLE_FETCH_WAIT_MS``
+instead: the broker answers it at the first message anyway (``reading`` says which partitions
+count: the table changelogs Faust pauses once recovered do not).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from functools import partial
 from typing import Any
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
@@ -28,18 +32,23 @@ _MARK = "_rendezvous_fetch_settings"
 fetching = FetchTuner(worker_fetch(settings), label="worker")
 
 
+def reading(faust_consumer: Any, assigned: Collection[tuple[str, int]]) -> set[Any] | None:
+    """The partitions the worker reads or soon will: all it is assigned but the table
+    changelogs Faust has paused once recovered (those it reads while recovering count).
+    None until Faust knows which are active."""
+    active: set[Any] | None = getattr(faust_consumer, "_active_partitions", None)
+    if active is None:
+        return None
+    changelogs = app.tables.changelog_topics
+    return {*active, *(tp for tp in assigned if tp[0] not in changelogs)}
+
+
 def install(tuner: FetchTuner) -> None:
     """Make Faust's stream consumer fetch as ``tuner`` says (once per process)."""
 
     def tuned(original: Callable[..., Any]) -> Callable[..., Any]:
         def create_worker_consumer(self: AIOKafkaConsumerThread, *args: Any, **kwargs: Any) -> Any:
-            faust_consumer = self.consumer
-
-            def reading() -> set[Any] | None:  # Faust's active partitions (None: not yet known)
-                active: set[Any] | None = getattr(faust_consumer, "_active_partitions", None)
-                return active
-
-            return tuner.attach(original(self, *args, **kwargs), reading)
+            return tuner.attach(original(self, *args, **kwargs), partial(reading, self.consumer))
 
         return create_worker_consumer
 

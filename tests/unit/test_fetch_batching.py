@@ -4,6 +4,7 @@ change of shape reaches a running aiokafka consumer's fetcher."""
 from __future__ import annotations
 
 import inspect
+from types import SimpleNamespace
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -179,7 +180,7 @@ def test_partitions_assigned_but_not_read_do_not_keep_the_wait_short() -> None:
     changelogs = {TopicPartition("mailboxes-changelog", p) for p in range(4)}
     read: set[TopicPartition] = set(streams)
     fetcher = ActionsFetcher(sorted(streams))  # the changelogs' records wait, unread
-    hold_whole_fetches(fetcher, 500, lambda: read)
+    hold_whole_fetches(fetcher, 500, lambda assigned: read)
     assert wire_wait(fetcher, streams | changelogs) == 500
     read.add(TopicPartition("mailboxes-changelog", 0))  # recovering: read it after all
     assert wire_wait(fetcher, streams | changelogs) == 10
@@ -194,7 +195,7 @@ def test_the_tuner_gives_a_started_consumer_the_long_wait_at_its_next_review() -
     tuner = FetchTuner(policy, label="test", clock=clock)
     assigned = {TopicPartition("requests", p) for p in range(2)}
     changelog = {TopicPartition("changelog", 0)}
-    tuner.attach(consumer, lambda: assigned)
+    tuner.attach(consumer, lambda _: assigned)
     fetcher = ActionsFetcher(sorted(assigned))
     consumer._fetcher = fetcher  # type: ignore[assignment]  # started
     clock.now += REVIEW_EVERY_S
@@ -349,3 +350,23 @@ def test_a_process_hosting_several_models_waits_for_what_all_their_calls_cost() 
     clock.now += REVIEW_EVERY_S
     tuner.review()
     assert tuner.call_s == pytest.approx(0.012)
+
+
+def test_the_worker_counts_every_assigned_partition_but_the_changelogs_it_has_paused() -> None:
+    from streamapp.app import app
+    from streamapp.worker.fetch_patch import reading
+
+    changelog = sorted(app.tables.changelog_topics)[0]
+    streams = {
+        TopicPartition(t, p) for t in ("rendezvous-requests", "rendezvous-scores") for p in (0, 1)
+    }
+    assigned = streams | {TopicPartition(changelog, 0), TopicPartition(changelog, 1)}
+    faust_consumer = SimpleNamespace(_active_partitions=set(streams))
+    assert reading(faust_consumer, assigned) == streams
+    # a stream partition paused for a moment (a rebalance, a seek) still counts: a fetch
+    # leaving it out keeps the short wait, so it is fetched again soon after it resumes
+    faust_consumer._active_partitions = streams - {TopicPartition("rendezvous-requests", 0)}
+    assert reading(faust_consumer, assigned) == streams
+    faust_consumer._active_partitions = {TopicPartition(changelog, 0)}  # recovering it
+    assert reading(faust_consumer, assigned) == streams | {TopicPartition(changelog, 0)}
+    assert reading(SimpleNamespace(_active_partitions=None), assigned) is None
