@@ -21,6 +21,7 @@ WORKER_MODULES = [
     "streamapp.worker.recovery_patch",
     "streamapp.worker.fetch_patch",
     "streamapp.worker.inline_consumer",
+    "streamapp.worker.changelog_pause",
     "streamapp.worker.eager_delivery",
     "streamapp.worker.agents",
     "streamapp.worker.control_agent",
