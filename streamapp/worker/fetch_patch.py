@@ -35,11 +35,14 @@ fetching = FetchTuner(worker_fetch(settings), label="worker")
 def reading(faust_consumer: Any, assigned: Collection[tuple[str, int]]) -> set[Any] | None:
     """The partitions the worker reads or soon will: all it is assigned but the table
     changelogs Faust has paused once recovered (those it reads while recovering count).
-    None until Faust knows which are active."""
+    None (all it is assigned) until Faust knows which are active, and while it rebalances or
+    recovers: then any changelog may be resumed at any moment, and must not wait for a long
+    fetch to return."""
     active: set[Any] | None = getattr(faust_consumer, "_active_partitions", None)
-    if active is None:
+    faust_app = faust_consumer.app
+    if active is None or faust_app.rebalancing or faust_app.in_recovery:
         return None
-    changelogs = app.tables.changelog_topics
+    changelogs = faust_app.tables.changelog_topics
     return {*active, *(tp for tp in assigned if tp[0] not in changelogs)}
 
 

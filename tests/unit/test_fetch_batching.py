@@ -361,7 +361,8 @@ def test_the_worker_counts_every_assigned_partition_but_the_changelogs_it_has_pa
         TopicPartition(t, p) for t in ("rendezvous-requests", "rendezvous-scores") for p in (0, 1)
     }
     assigned = streams | {TopicPartition(changelog, 0), TopicPartition(changelog, 1)}
-    faust_consumer = SimpleNamespace(_active_partitions=set(streams))
+    faust_app = SimpleNamespace(tables=app.tables, rebalancing=False, in_recovery=False)
+    faust_consumer = SimpleNamespace(_active_partitions=set(streams), app=faust_app)
     assert reading(faust_consumer, assigned) == streams
     # a stream partition paused for a moment (a rebalance, a seek) still counts: a fetch
     # leaving it out keeps the short wait, so it is fetched again soon after it resumes
@@ -369,4 +370,8 @@ def test_the_worker_counts_every_assigned_partition_but_the_changelogs_it_has_pa
     assert reading(faust_consumer, assigned) == streams
     faust_consumer._active_partitions = {TopicPartition(changelog, 0)}  # recovering it
     assert reading(faust_consumer, assigned) == streams | {TopicPartition(changelog, 0)}
-    assert reading(SimpleNamespace(_active_partitions=None), assigned) is None
+    faust_app.in_recovery = True  # any changelog may be resumed now: all count
+    assert reading(faust_consumer, assigned) is None
+    faust_app.in_recovery, faust_app.rebalancing = False, True
+    assert reading(faust_consumer, assigned) is None
+    assert reading(SimpleNamespace(_active_partitions=None, app=faust_app), assigned) is None
