@@ -21,6 +21,7 @@ from streamapp.core.codec import DecodeError, decode, encode, validate
 from streamapp.core.records import Answer
 from streamapp.core.records import Request as RequestRecord
 from streamapp.core.rendezvous import is_in_use
+from streamapp.fetch_tuning import hold_whole_fetches
 from streamapp.kafka_admin import TopicSpec, ensure_topics
 from streamapp.web.problems import (
     HTTPProblem,
@@ -48,6 +49,8 @@ async def listen_for_replies() -> None:
     try:
         consumer.assign([TopicPartition(REPLY_TOPIC, 0)])
         await consumer.seek_to_end()
+        # it reads its one partition: idle, it asks every half second instead of 20 times
+        hold_whole_fetches(consumer._fetcher, settings.idle_fetch_wait_ms)
         _listening.set()
         while True:
             batch = await consumer.getmany(timeout_ms=500)

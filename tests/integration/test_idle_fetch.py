@@ -43,7 +43,6 @@ async def idle_then_one_message(bootstrap: str, *, whole_wait_ms: int) -> tuple[
         whole_wait_ms=whole_wait_ms,
     )
     tuner = FetchTuner(policy, label="test")
-    tuner.attach(consumer)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     await consumer.start()
@@ -51,7 +50,7 @@ async def idle_then_one_message(bootstrap: str, *, whole_wait_ms: int) -> tuple[
         async with asyncio.timeout(30):
             while not consumer.assignment():
                 await consumer.getmany(timeout_ms=100)
-        tuner.attach(consumer)  # started: its fetcher exists now
+        tuner.attach(consumer)  # started: its fetcher exists, and takes the tuner's shape
         fetcher = consumer._fetcher
         sent = 0
         build = fetcher._proc_fetch_request
