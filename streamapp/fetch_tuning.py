@@ -6,8 +6,9 @@ so a change applies from the next fetch on, without restarting the consumer. Use
 model processes (their own consumer) and by the worker (Faust's stream consumer: two integer
 attributes are set, which the GIL makes safe even when it runs in Faust's consumer thread).
 
-Once a consumer's fetcher exists, the fetches it builds that list every assigned partition and
-return at the first byte get the longer idle wait (``core.batching.whole_fetch_wait_ms``).
+Once a consumer's fetcher exists, the fetches it builds that list every partition the
+application reads and return at the first byte get the longer idle wait
+(``core.batching.whole_fetch_wait_ms``).
 """
 
 from __future__ import annotations
@@ -112,8 +113,8 @@ class FetchTuner:
         self._calls: dict[str, deque[tuple[int, float]]] = {}
         self._fixed: dict[str, float] = {}
         self._since = clock()
-        self._consumers: list[Any] = []
-        self._reading: dict[int, Reading | None] = {}
+        #: Each consumer tuned, with the partitions the application reads from it.
+        self._consumers: list[tuple[Any, Reading | None]] = []
         self._applied = self.shape
 
     @property
@@ -124,18 +125,16 @@ class FetchTuner:
     def attach(self, consumer: Any, reading: Reading | None = None) -> Any:
         """Tune this consumer too (from now on); returns it. ``reading``: the partitions the
         application reads from it, if not all it is assigned."""
-        self._consumers.append(consumer)
-        self._reading[id(consumer)] = reading
+        self._consumers.append((consumer, reading))
         apply_shape(consumer, self.shape)
         self._hold_whole_fetches()
         return consumer
 
     def _hold_whole_fetches(self) -> None:
         """Give the consumers started since the last look their longer idle wait."""
-        for consumer in self._consumers:
+        for consumer, reading in self._consumers:
             fetcher = getattr(consumer, "_fetcher", None)
             if fetcher is not None:
-                reading = self._reading.get(id(consumer))
                 hold_whole_fetches(fetcher, self.policy.whole_wait_ms, reading)
 
     def read(self, count: int = 1) -> None:
@@ -179,7 +178,7 @@ class FetchTuner:
             "in batches" if batching else "at once",
             shape.max_wait_ms,
         )
-        for consumer in self._consumers:
+        for consumer, _ in self._consumers:
             apply_shape(consumer, shape)
 
 

@@ -82,9 +82,9 @@ class Settings(BaseSettings):
     commit_interval_s: float = Field(default=1.0, gt=0)
     fetch_max_wait_ms: int = Field(default=10, ge=0, le=10_000)
     fetch_min_bytes: int = Field(default=1, ge=1)
-    #: How long the broker may hold a fetch at once that lists every partition a consumer is
-    #: assigned (the worker's and the model processes'): it returns at the first message
-    #: anyway, so this only sets how often an idle consumer asks. 0: their usual wait.
+    #: How long the broker may hold a fetch at once that lists every partition a consumer
+    #: reads (the worker's, its REST proxy's and the model processes'): it returns at the first
+    #: message anyway, so this only sets how often an idle consumer asks. 0: their usual wait.
     idle_fetch_wait_ms: int = Field(default=500, ge=0, le=10_000)
     producer_linger_ms: float = Field(default=0.0, ge=0, le=1000)
     #: How long the worker's producer keeps trying a send (Faust's default is 20 minutes): an

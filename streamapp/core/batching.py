@@ -65,8 +65,8 @@ class AdaptiveFetch:
     waits_per_call: float = 0.0
     #: ...but never longer than this.
     max_wait_ms: int = 0
-    #: A fetch at once that lists every assigned partition waits this long (0: the shape's
-    #: wait; see ``whole_fetch_wait_ms``).
+    #: A fetch at once that lists every partition the application reads waits this long (0:
+    #: the shape's wait; see ``whole_fetch_wait_ms``).
     whole_wait_ms: int = 0
 
     @property
