@@ -28,6 +28,20 @@ from streamapp.client.correlation import Correlator
 log = logging.getLogger(__name__)
 #: Answers are read live: the reply topic keeps them an hour.
 REPLY_RETENTION_MS = 3_600_000
+#: How long the broker may hold the reply consumer's fetch when the reply topic has more than one
+#: partition: a fetch may then leave out a partition whose answers are still being handed over,
+#: and nothing more is fetched for it until that fetch returns.
+SHORT_FETCH_WAIT_MS = 20
+#: With one reply partition every fetch lists it, and the broker answers as soon as an answer
+#: arrives: the wait only sets how often an idle client asks (twice a second, not fifty times).
+IDLE_FETCH_WAIT_MS = 500
+
+
+def reply_fetch_wait_ms(reply_partitions: int, idle_fetch_wait_ms: int) -> int:
+    """How long the broker may hold the reply consumer's fetch (see ``IDLE_FETCH_WAIT_MS``)."""
+    if reply_partitions == 1:
+        return max(idle_fetch_wait_ms, SHORT_FETCH_WAIT_MS)
+    return SHORT_FETCH_WAIT_MS
 
 
 def default_reply_topic() -> str:
@@ -59,6 +73,10 @@ class AsyncKafkaClient:
     A call waits ``deadline_ms`` plus ``reply_margin_s`` for its answer, then sends the same
     request again (same request id, payload and reply topic: the rendezvous answers a retry
     with the stored answer), ``retries`` times, then raises :class:`ScoreTimeout`.
+
+    ``idle_fetch_wait_ms`` is how long the broker may hold a fetch of a one-partition reply
+    topic; it answers as soon as an answer arrives, so this only sets how often an idle client
+    asks.
     """
 
     def __init__(
@@ -72,6 +90,7 @@ class AsyncKafkaClient:
         reply_margin_s: float = 3.0,
         default_deadline_ms: int = 200,
         attempt_timeout_s: float | None = None,
+        idle_fetch_wait_ms: int = IDLE_FETCH_WAIT_MS,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.requests_topic = requests_topic
@@ -82,6 +101,7 @@ class AsyncKafkaClient:
         self.reply_margin_s = reply_margin_s
         self.default_deadline_ms = default_deadline_ms
         self.attempt_timeout_s = attempt_timeout_s
+        self.idle_fetch_wait_ms = idle_fetch_wait_ms
         self.resent = 0
         self.correlator = Correlator()
         self._producer: AIOKafkaProducer | None = None
@@ -97,11 +117,11 @@ class AsyncKafkaClient:
 
     async def start(self) -> None:
         """Create the reply topic if missing, start reading it from its end, start the producer."""
-        await self._ensure_reply_topic()
+        await self._ensure_reply_topic()  # learns how many partitions an existing topic has
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             enable_auto_commit=False,
-            fetch_max_wait_ms=20,
+            fetch_max_wait_ms=reply_fetch_wait_ms(self.reply_partitions, self.idle_fetch_wait_ms),
         )
         await consumer.start()
         self._consumer = consumer

@@ -119,6 +119,43 @@ def test_200_concurrent_rest_calls_are_each_answered_once_and_to_their_caller(
     assert Counter(key for key, _ in on_wire) == Counter(f"h{i}".encode() for i in range(CALLS))
 
 
+def test_an_idle_client_asks_for_answers_seldom_and_still_gets_its_answer_at_once(
+    system: System,
+) -> None:
+    """With one reply partition the client's fetch may wait long (here 20 s, far beyond the
+    call's own time-out): the broker answers it as soon as the answer arrives."""
+    system.start_worker(models=json.dumps(SCORECARD))
+    system.start_model("scorecard")
+
+    async def scenario() -> tuple[int, Answer]:
+        async with AsyncKafkaClient(
+            system.bootstrap,
+            requests_topic=system.topic("requests"),
+            idle_fetch_wait_ms=20_000,
+            attempt_timeout_s=5.0,
+            retries=0,
+        ) as client:
+            assert client._consumer is not None
+            fetcher = client._consumer._fetcher
+            build = fetcher._proc_fetch_request
+            sent = 0
+
+            async def counted(*args: object) -> object:
+                nonlocal sent
+                sent += 1
+                return await build(*args)
+
+            fetcher._proc_fetch_request = counted
+            await asyncio.sleep(1.0)  # the idle second measured, not a wait for anything
+            idle_fetches = sent
+            answer = await client.score(payload(9), deadline_ms=2000, request_id="idle-1")
+        return idle_fetches, answer
+
+    idle_fetches, answer = asyncio.run(scenario())
+    assert idle_fetches <= 2  # with the old 20 ms wait: about fifty
+    assert (answer.status, answer.model) == ("ok", "scorecard")
+
+
 async def topics(bootstrap: str) -> set[str]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()

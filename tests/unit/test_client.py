@@ -21,7 +21,12 @@ from streamapp.client import (
 )
 from streamapp.client.answer import MalformedAnswer
 from streamapp.client.correlation import Correlator, DuplicateCall
-from streamapp.client.kafka import default_reply_topic, request_value
+from streamapp.client.kafka import (
+    SHORT_FETCH_WAIT_MS,
+    default_reply_topic,
+    reply_fetch_wait_ms,
+    request_value,
+)
 
 
 def answer(request_id: str, status: str = "ok", **fields: Any) -> dict[str, Any]:
@@ -150,6 +155,13 @@ class Api:
 
 def rest(api: Api, retries: int = 1) -> RestClient:
     return RestClient("http://rendezvous", retries=retries, transport=httpx.MockTransport(api))
+
+
+def test_only_a_one_partition_reply_topic_is_fetched_with_the_long_idle_wait() -> None:
+    assert reply_fetch_wait_ms(1, 500) == 500  # every fetch lists the one partition
+    # a fetch may leave out a partition whose answers are being handed over: a short wait
+    assert reply_fetch_wait_ms(2, 500) == SHORT_FETCH_WAIT_MS
+    assert reply_fetch_wait_ms(1, 0) == SHORT_FETCH_WAIT_MS  # never shorter than before
 
 
 def test_rest_returns_ok_and_no_result_answers_as_data() -> None:
