@@ -7,6 +7,7 @@
         [--settle-s 30] [--settle-rate 200] [--idle-s 5] [--bootstrap HOST:PORT] [--logs DIR]
         [--json-only]
     python -m benchmarks.capacity --hold-rate 120 --hold-s 40   # one rung, for a profiler
+        # [--pin-worker]: the worker alone on one CPU, so py-spy's samples are its CPU time
     python -m benchmarks.capacity --hold-rate 200 --with-console   # the rung twice: as is,
         # then with the console running and a headless browser polling every page
 
@@ -92,6 +93,7 @@ class Options:
     hold_s: float = 40.0
     with_console: bool = False
     render: bool = True
+    pin_worker: bool = False
 
 
 def preferred_model(registry: dict[str, dict[str, Any]]) -> str:
@@ -162,6 +164,23 @@ def process_pids(system: BenchSystem) -> dict[str, int]:
     return pids
 
 
+def pin_worker_alone(pids: dict[str, int]) -> None:
+    """The worker's threads alone on the last CPU, every other process measured on the others.
+
+    For profiling: py-spy counts a thread that waits for a CPU as busy, so on two shared cores
+    a profile of the worker is weighted by where it gets preempted (right after its socket
+    writes, which wake the broker), not by its CPU time. Alone on a CPU it waits for none.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    workers = [pid for name, pid in pids.items() if name.startswith("worker")]
+    if len(cpus) < 2 or len(workers) != 1:
+        raise SystemExit("--pin-worker needs one worker and at least two CPUs")
+    alone, others = {cpus[-1]}, set(cpus[:-1])
+    for pid in pids.values():
+        for task in Path(f"/proc/{pid}/task").iterdir():  # every thread it has now
+            os.sched_setaffinity(int(task.name), alone if pid == workers[0] else others)
+
+
 async def run_rung(
     loop: OpenLoop, meter: CpuMeter, options: Options, rate: float, seconds: float, tag: str
 ) -> dict[str, Any]:
@@ -189,12 +208,14 @@ async def run_capacity(
 ) -> dict[str, Any]:
     """The ladder (or one held rate), then overload and recovery; return the report."""
     pids = process_pids(system)
+    if options.pin_worker:
+        pin_worker_alone(pids)
     meter = CpuMeter(pids)
     loop = OpenLoop(
         system.settings, preferred=preferred, deadline_ms=options.deadline_ms, run=_run_id()
     )
     await loop.start()
-    result: dict[str, Any] = {"processes": pids, "rungs": []}
+    result: dict[str, Any] = {"processes": pids, "worker_pinned": options.pin_worker, "rungs": []}
     gc.disable()  # collected between phases only: see collect_garbage
     try:
         rates = (options.hold_rate,) if options.hold_rate else options.rates
@@ -377,6 +398,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="with --with-console: send the pages' callbacks, with no browser drawing them",
     )
+    parser.add_argument(
+        "--pin-worker",
+        action="store_true",
+        help="the worker alone on one CPU, the other processes on the rest (for profiling it: "
+        "py-spy counts time spent waiting for a CPU as busy)",
+    )
     parser.add_argument("--bootstrap", default=None, help="use this broker instead of starting one")
     parser.add_argument("--logs", type=Path, default=None, help="keep the processes' logs here")
     parser.add_argument("--json-only", action="store_true", help="print only the JSON line")
@@ -405,6 +432,7 @@ def main(argv: list[str] | None = None) -> None:
         hold_s=args.hold_s,
         with_console=args.with_console,
         render=not args.no_render,
+        pin_worker=args.pin_worker,
     )
     if args.with_console and args.hold_rate is None:
         raise SystemExit("--with-console needs --hold-rate (one rate, run twice side by side)")
