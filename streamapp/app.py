@@ -90,6 +90,7 @@ def create_app(settings: Settings) -> RendezvousApp:
         web_port=settings.web_port,
         canonical_url=settings.advertised_url or None,  # None: Faust's http://<web host>:<port>
         web_tables_enabled=False,  # raw table dumps would bypass the API (and its payloads)
+        Monitor="streamapp.worker.lean_monitor:LeanMonitor",  # Faust's counters are not read
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_rebalance_timeout=max(10.0, settings.session_timeout_s * 2),
