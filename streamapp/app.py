@@ -9,6 +9,7 @@ import logging
 
 import faust
 
+from streamapp import library_logs
 from streamapp.core.records import ControlChange, RegistryDoc
 from streamapp.heap import settle_after_start
 from streamapp.kafka_admin import ensure_topics
@@ -75,6 +76,7 @@ def match_root_level_to_handlers() -> None:
 
 def create_app(settings: Settings) -> RendezvousApp:
     """Build the Faust app from settings (bound to loopback unless configured otherwise)."""
+    library_logs.install()
     datadir = (settings.data_dir / f"{settings.app_id}-worker-{settings.web_port}").resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     brokers = ";".join(f"kafka://{host}" for host in settings.bootstrap_servers.split(","))

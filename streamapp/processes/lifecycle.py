@@ -7,6 +7,7 @@ import contextlib
 import signal
 from typing import Protocol
 
+from streamapp import library_logs
 from streamapp.event_loop import EventLoopChoice, loop_factory
 
 
@@ -26,6 +27,7 @@ def run_until_signalled(
     """Run ``process`` on a new event loop of kind ``loop``; a signal asks it to stop, and
     after ``grace_s`` it is cancelled, so a stuck fetch or a hung model cannot keep the process
     alive."""
+    library_logs.install()
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
