@@ -10,6 +10,7 @@
         # [--pin-worker]: the worker alone on one CPU, so py-spy's samples are its CPU time
     python -m benchmarks.capacity --hold-rate 200 --with-console   # the rung twice: as is,
         # then with the console running and a headless browser polling every page
+        # [--no-render | --browser-idle]: no browser drawing, or drawing with idle CPU only
 
 Starts a broker (or uses ``--bootstrap``), ``--workers`` workers and one process per
 ``--models`` entry, each the argv of ``rendezvous model`` (so
@@ -93,6 +94,7 @@ class Options:
     hold_s: float = 40.0
     with_console: bool = False
     render: bool = True
+    browser_idle: bool = False
     pin_worker: bool = False
 
 
@@ -235,7 +237,9 @@ async def run_capacity(
             for n, (rate, polled) in enumerate(plan):
                 poll: dict[str, Any] = {}
                 if polled:
-                    poll = polling.enter_context(console_polled(system, render=options.render))
+                    poll = polling.enter_context(
+                        console_polled(system, render=options.render, idle=options.browser_idle)
+                    )
                 if not quiet:
                     print(
                         f"[capacity] {rate:g}/s{' with the console polled' if polled else ''}: "
@@ -306,10 +310,13 @@ async def _overload_and_recovery(
 
 
 @contextmanager
-def console_polled(system: BenchSystem, *, render: bool = True) -> Iterator[dict[str, Any]]:
+def console_polled(
+    system: BenchSystem, *, render: bool = True, idle: bool = False
+) -> Iterator[dict[str, Any]]:
     """The console and a headless browser polling every page of it while the block runs; the
     dict yielded gets the browser's count of callbacks (``POLLED``) when it stops. Without
-    ``render``, the pages' callbacks are sent on the same schedule with no browser drawing."""
+    ``render``, the pages' callbacks are sent on the same schedule with no browser drawing;
+    with ``idle``, the browser draws with only the CPU nothing else wants."""
     console = system.start_console()
     poller = subprocess.Popen(
         [
@@ -318,6 +325,7 @@ def console_polled(system: BenchSystem, *, render: bool = True) -> Iterator[dict
             "benchmarks.console_poller",
             console,
             *([] if render else ["--no-render"]),
+            *(["--browser-idle"] if idle else []),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -399,6 +407,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="with --with-console: send the pages' callbacks, with no browser drawing them",
     )
     parser.add_argument(
+        "--browser-idle",
+        action="store_true",
+        help="with --with-console: the browser draws with only the CPU nothing else wants "
+        "(SCHED_IDLE, its session at the lowest priority), standing in for another computer",
+    )
+    parser.add_argument(
         "--pin-worker",
         action="store_true",
         help="the worker alone on one CPU, the other processes on the rest (for profiling it: "
@@ -432,6 +446,7 @@ def main(argv: list[str] | None = None) -> None:
         hold_s=args.hold_s,
         with_console=args.with_console,
         render=not args.no_render,
+        browser_idle=args.browser_idle,
         pin_worker=args.pin_worker,
     )
     if args.with_console and args.hold_rate is None:

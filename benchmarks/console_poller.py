@@ -1,7 +1,7 @@
 """A browser polling every console page: one headless Chromium tab per page, each refreshing
 on the console's own interval, until SIGTERM or SIGINT.
 
-    python -m benchmarks.console_poller http://127.0.0.1:8050 [--no-render]
+    python -m benchmarks.console_poller http://127.0.0.1:8050 [--no-render | --browser-idle]
 
 Prints ``POLLING`` once every page has drawn, and on exit ``POLLED {"callbacks": N, ...}``: how
 many Dash callbacks the pages made (each one reads the worker's REST API).
@@ -10,16 +10,23 @@ many Dash callbacks the pages made (each one reads the worker's REST API).
 then sends those same callbacks to the console every refresh interval: the console server and
 the worker do all their work, and no browser draws on this machine's CPUs (as when the operator's
 browser runs on their own computer).
+
+``--browser-idle`` keeps the browser drawing every page on this machine, but in Linux's idle
+scheduling class, with its session (Playwright starts Chromium in a session of its own, and the
+scheduler shares the CPU between sessions first) at the lowest priority: it gets only CPU time
+that nothing else wants, which stands in for a browser on the operator's own computer.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,7 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("console")
     parser.add_argument("--no-render", action="store_true")
     parser.add_argument("--refresh-ms", type=int, default=2000, help="with --no-render")
+    parser.add_argument("--browser-idle", action="store_true", help="the browser in SCHED_IDLE")
     args = parser.parse_args(argv)
+    if args.browser_idle:  # inherited by Playwright's driver and every Chromium process
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -65,6 +75,8 @@ def keep_pages_open(console: str, stop: threading.Event) -> Counter[str]:
 
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright, *AWAKE)
+        if os.sched_getscheduler(0) == os.SCHED_IDLE:
+            lowest_priority_for_sessions_below(os.getpid())
         pages = []
         for path in PAGES:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -77,6 +89,25 @@ def keep_pages_open(console: str, stop: threading.Event) -> Counter[str]:
             pages[0].wait_for_timeout(250)  # lets Playwright deliver the pages' events
         browser.close()
     return calls
+
+
+def lowest_priority_for_sessions_below(ancestor: int) -> None:
+    """Every session led by a descendant of ``ancestor`` (Chromium's, under Playwright's
+    driver) at the lowest priority of Linux's scheduler autogroups (nice 19)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            parents[int(entry.name)] = (int(fields[1]), int(fields[3]))  # ppid, session
+    for pid, (_, session) in parents.items():
+        up = pid
+        while up in parents and up != ancestor:
+            up = parents[up][0]
+        if up == ancestor and session == pid:
+            Path(f"/proc/{pid}/autogroup").write_text("19")
 
 
 def page_callbacks(console: str) -> list[str]:
