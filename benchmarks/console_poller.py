@@ -57,13 +57,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.no_render:
         calls = replay_callbacks(args.console, stop, args.refresh_ms / 1000)
     else:
-        calls = keep_pages_open(args.console, stop)
+        calls = keep_pages_open(args.console, stop, idle=args.browser_idle)
     polled = {**calls, "pages": len(PAGES), "seconds": round(time.monotonic() - started, 1)}
     print(f"POLLED {json.dumps(polled)}", flush=True)
 
 
-def keep_pages_open(console: str, stop: threading.Event) -> Counter[str]:
-    """One tab per page, drawing every refresh, until ``stop``; the callbacks they made."""
+def keep_pages_open(console: str, stop: threading.Event, *, idle: bool = False) -> Counter[str]:
+    """One tab per page, drawing every refresh, until ``stop``; the callbacks they made. With
+    ``idle``, the browser's session gets the lowest priority (its processes are in the idle
+    class already: they inherit it from this one)."""
     from playwright.sync_api import sync_playwright
 
     calls: Counter[str] = Counter()
@@ -75,7 +77,7 @@ def keep_pages_open(console: str, stop: threading.Event) -> Counter[str]:
 
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright, *AWAKE)
-        if os.sched_getscheduler(0) == os.SCHED_IDLE:
+        if idle:
             lowest_priority_for_sessions_below(os.getpid())
         pages = []
         for path in PAGES:
