@@ -451,6 +451,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.with_console and args.hold_rate is None:
         raise SystemExit("--with-console needs --hold-rate (one rate, run twice side by side)")
+    if args.no_render and args.browser_idle:
+        raise SystemExit("--no-render draws nothing: --browser-idle applies to a browser drawing")
     with bench_system(
         models,
         bootstrap=args.bootstrap,
