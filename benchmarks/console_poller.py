@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from benchmarks.console import PAGES, launch_chromium
+from benchmarks.proc_usage import stat_fields
 
 #: Tabs in the background must keep their timers running, or the poll would be no poll.
 AWAKE = [
@@ -98,11 +99,8 @@ def lowest_priority_for_sessions_below(ancestor: int) -> None:
     driver) at the lowest priority of Linux's scheduler autogroups (nice 19)."""
     parents = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:  # gone meanwhile
-                continue
+        fields = stat_fields(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None:  # a process, not gone meanwhile
             parents[int(entry.name)] = (int(fields[1]), int(fields[3]))  # ppid, session
     for pid, (_, session) in parents.items():
         up = pid

@@ -15,13 +15,19 @@ from benchmarks.capacity_report import Usage
 CLOCK_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_ticks(pid: int) -> int | None:
-    """utime + stime of a process (clock ticks), or None if it is gone."""
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (the first is the state), or
+    None if the process is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return int(fields[11]) + int(fields[12])
+
+
+def cpu_ticks(pid: int) -> int | None:
+    """utime + stime of a process (clock ticks), or None if it is gone."""
+    fields = stat_fields(pid)
+    return None if fields is None else int(fields[11]) + int(fields[12])
 
 
 def runqueue_wait_ns(pid: int) -> int | None:
