@@ -21,7 +21,6 @@ from streamapp.core.codec import DecodeError, decode, encode, validate
 from streamapp.core.records import Answer
 from streamapp.core.records import Request as RequestRecord
 from streamapp.core.rendezvous import is_in_use
-from streamapp.fetch_tuning import hold_whole_fetches
 from streamapp.kafka_admin import TopicSpec, ensure_topics
 from streamapp.web.problems import (
     HTTPProblem,
@@ -34,6 +33,8 @@ from streamapp.worker.clock import now_ms
 
 REPLY_TOPIC = settings.topic(f"replies-{settings.worker_id}")
 REPLY_MARGIN_S = 3.0
+#: The reply consumer's fetch wait with ``RENDEZVOUS_IDLE_FETCH_WAIT_MS=0``.
+SHORT_FETCH_WAIT_MS = 50
 _waiting: dict[str, asyncio.Future[Answer]] = {}
 _listening = asyncio.Event()
 
@@ -42,15 +43,17 @@ _listening = asyncio.Event()
 async def listen_for_replies() -> None:
     """Read this worker's reply topic and resolve the HTTP requests waiting for answers."""
     await ensure_topics(settings, [TopicSpec(REPLY_TOPIC, 1)])
+    # It reads one partition, so every fetch lists it and the broker answers at the first
+    # answer: the long idle wait only makes an idle worker ask every half second, not 20 times.
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=50
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=max(SHORT_FETCH_WAIT_MS, settings.idle_fetch_wait_ms),
     )
     await consumer.start()
     try:
         consumer.assign([TopicPartition(REPLY_TOPIC, 0)])
         await consumer.seek_to_end()
-        # it reads its one partition: idle, it asks every half second instead of 20 times
-        hold_whole_fetches(consumer._fetcher, settings.idle_fetch_wait_ms)
         _listening.set()
         while True:
             batch = await consumer.getmany(timeout_ms=500)
