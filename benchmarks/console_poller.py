@@ -33,6 +33,7 @@ import httpx
 
 from benchmarks.console import PAGES, launch_chromium
 from benchmarks.proc_usage import stat_fields
+from console.cpu_priority import autogroup_file, session_group_niceness
 
 #: Tabs in the background must keep their timers running, or the poll would be no poll.
 AWAKE = [
@@ -106,8 +107,8 @@ def lowest_priority_for_sessions_below(ancestor: int) -> None:
         up = pid
         while up in parents and up != ancestor:
             up = parents[up][0]
-        if up == ancestor and session == pid:
-            Path(f"/proc/{pid}/autogroup").write_text("19")
+        if up == ancestor and session == pid and session_group_niceness(pid) is not None:
+            autogroup_file(pid).write_text("19")
 
 
 def page_callbacks(console: str) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from pathlib import Path
 
 import dash
@@ -13,6 +11,7 @@ import flask_bootstrap
 from dash import dcc, html
 
 from console import ids, static
+from console.cpu_priority import yield_cpu
 from console.header import header
 from console.settings import ConsoleSettings, get_console_settings
 
@@ -20,7 +19,6 @@ from console.settings import ConsoleSettings, get_console_settings
 #: (the copy bootstrap-flask ships; dash-bootstrap-components brings the components).
 BOOTSTRAP_CSS = Path(flask_bootstrap.__file__).parent / "static/bootstrap5/css/bootstrap.min.css"
 STYLESHEET_ROUTE = "/console-static/bootstrap.min.css"
-log = logging.getLogger(__name__)
 
 
 def serve_bootstrap() -> flask.Response:
@@ -54,32 +52,6 @@ def create_console(settings: ConsoleSettings) -> dash.Dash:
         ]
     )
     return app
-
-
-#: Linux's scheduler autogroup of this process's session (with ``CONFIG_SCHED_AUTOGROUP``).
-AUTOGROUP = Path("/proc/self/autogroup")
-
-
-def yield_cpu(settings: ConsoleSettings) -> int:
-    """Lower this process's CPU priority by ``settings.nice`` (the console's pages refresh in
-    bursts that would otherwise compete with the worker for a CPU); returns the new niceness.
-
-    Where Linux groups processes by session (autogroups, on by default in most kernels), a
-    niceness only orders processes within one session. A console that leads its own session
-    (``rendezvous demo`` starts it so) lowers its session's priority as well: else it would get
-    as much CPU as the worker, however nice. Run from a shell, it leaves the shell's session
-    alone (the worker may be in it too)."""
-    try:
-        niceness = os.nice(settings.nice)
-    except OSError as error:  # not permitted here: serve anyway, at the usual priority
-        log.warning("could not lower the console's CPU priority: %s", error)
-        return os.nice(0)
-    if settings.nice and os.getsid(0) == os.getpid() and AUTOGROUP.exists():
-        try:
-            AUTOGROUP.write_text(str(niceness))
-        except OSError as error:
-            log.warning("could not lower the CPU priority of the console's session: %s", error)
-    return niceness
 
 
 def run() -> None:

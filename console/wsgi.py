@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from console.app import create_console, yield_cpu
+from console.app import create_console
+from console.cpu_priority import yield_cpu
 from console.settings import ConsoleSettings
 
 _settings = ConsoleSettings()

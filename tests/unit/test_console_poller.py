@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from benchmarks.console_poller import lowest_priority_for_sessions_below
+from console.cpu_priority import session_group_niceness
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/autogroup").exists(), reason="this kernel does not group by session"
-)
+)  # (the test's own session may have no group of its own: it only checks it is left alone)
 
 #: A driver (as Playwright's) that starts a browser in a session of its own, prints its pid,
 #: and waits.
@@ -26,12 +27,8 @@ DRIVER = (
 )
 
 
-def session_nice(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
-
-
 def test_the_browser_s_session_below_the_poller_gets_the_lowest_priority() -> None:
-    mine = session_nice(os.getpid())
+    mine = session_group_niceness(os.getpid())
     with subprocess.Popen(
         [sys.executable, "-c", DRIVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     ) as driver:
@@ -45,9 +42,9 @@ def test_the_browser_s_session_below_the_poller_gets_the_lowest_priority() -> No
             ) as stranger:
                 try:
                     lowest_priority_for_sessions_below(driver.pid)  # the driver: its parent
-                    assert session_nice(browser) == 19
-                    assert session_nice(stranger.pid) == 0
-                    assert session_nice(os.getpid()) == mine  # the poller's own session
+                    assert session_group_niceness(browser) == 19
+                    assert session_group_niceness(stranger.pid) == 0
+                    assert session_group_niceness(os.getpid()) == mine  # the poller's own session
                 finally:
                     stranger.kill()
         finally:
