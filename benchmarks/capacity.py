@@ -59,7 +59,7 @@ import httpx
 
 from benchmarks import capacity_report as report
 from benchmarks.openloop import OpenLoop
-from benchmarks.proc_usage import CpuMeter
+from benchmarks.proc_usage import CpuMeter, children_running
 from benchmarks.system import BenchSystem, bench_system
 from streamapp.dev.demo import ensure_trained, wait_for_worker
 from streamapp.dev.ports import free_port
@@ -157,9 +157,25 @@ def collect_garbage() -> None:
     gc.freeze()
 
 
+#: What a worker's statistics-report process runs (it starts with the worker).
+REPORT_PROCESS = b"streamapp.processes.stats_reports"
+
+
+def report_process_of(worker: int, timeout_s: float = 30.0) -> int | None:
+    """The worker's statistics-report process, waited for (bounded); None if it has none."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := children_running(worker, REPORT_PROCESS)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found[0] if found else None
+
+
 def process_pids(system: BenchSystem) -> dict[str, int]:
-    """Every process to measure: workers, models, the broker and this load generator."""
+    """Every process to measure: workers (and their report processes), models, the broker and
+    this load generator."""
     pids = {name: process.pid for name, process in system.children.started}
+    for name, pid in list(pids.items()):
+        if name.startswith("worker") and (reports := report_process_of(pid)) is not None:
+            pids[f"{name}-reports"] = reports
     if system.broker_pid is not None:
         pids["broker"] = system.broker_pid
     pids["loadgen"] = os.getpid()
@@ -174,7 +190,7 @@ def pin_worker_alone(pids: dict[str, int]) -> None:
     writes, which wake the broker), not by its CPU time. Alone on a CPU it waits for none.
     """
     cpus = sorted(os.sched_getaffinity(0))
-    workers = [pid for name, pid in pids.items() if name.startswith("worker")]
+    workers = [p for n, p in pids.items() if n.startswith("worker") and not n.endswith("-reports")]
     if len(cpus) < 2 or len(workers) != 1:
         raise SystemExit("--pin-worker needs one worker and at least two CPUs")
     alone, others = {cpus[-1]}, set(cpus[:-1])

@@ -24,6 +24,27 @@ def stat_fields(pid: int) -> list[str] | None:
         return None
 
 
+def ended(pid: int) -> bool:
+    """Whether ``pid`` has ended (a zombie not reaped yet counts as ended)."""
+    fields = stat_fields(pid)
+    return fields is None or fields[0] == "Z"
+
+
+def children_running(parent: int, command: bytes) -> list[int]:
+    """The live children of ``parent`` whose command line contains ``command``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        fields = stat_fields(int(entry.name)) if entry.name.isdigit() else None
+        if fields is None or int(fields[1]) != parent or fields[0] == "Z":
+            continue
+        try:
+            if command in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
 def cpu_ticks(pid: int) -> int | None:
     """utime + stime of a process (clock ticks), or None if it is gone."""
     fields = stat_fields(pid)

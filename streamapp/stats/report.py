@@ -6,6 +6,8 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from streamapp.core.policy import Registry
 from streamapp.stats.buckets import (
     BUCKET_MS,
@@ -130,6 +132,24 @@ def last_full_slot(parts: Sequence[Accumulator], now_ms: int) -> int:
     start = now_ms - now_ms % SLOT_MS - SLOT_MS
     minute, slot = bucket_of(start), slot_of(start)
     return sum(p.slots["requests"][slot] for p in parts if p.minute == minute)
+
+
+def local_buckets(
+    stored: Mapping[tuple[int, int], bytes],
+    unwritten: Mapping[tuple[int, int], Mapping[str, Any]],
+    since: int,
+    until: int,
+) -> list[dict[str, Any]]:
+    """The window's buckets decoded (``unwritten``: folded in memory but not written back yet,
+    newer than what is stored), each marked with its partition. Pure."""
+    first, last = bucket_of(since), bucket_of(until)
+    found = {key: orjson.loads(value) for key, value in stored.items()}
+    for (partition, minute), bucket in unwritten.items():
+        if first <= minute <= last:
+            found[(partition, minute)] = dict(bucket)
+    for (partition, _), bucket in found.items():
+        bucket["partition"] = partition
+    return list(found.values())
 
 
 def report(

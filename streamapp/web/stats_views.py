@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+import logging
 from typing import Any
 
-import orjson
 from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 
@@ -16,13 +13,14 @@ from streamapp.app import app, settings, stats_table
 from streamapp.stats import metrics
 from streamapp.stats.buckets import BUCKET_MS, bucket_of
 from streamapp.stats.folding import bucket_key, unwritten_buckets
-from streamapp.stats.report import report
 from streamapp.web.openapi import MAX_EPOCH_MS
 from streamapp.web.peers import ask_all_peers, forwarded_headers
 from streamapp.web.problems import HTTPProblem, problem_response, query_int
+from streamapp.web.reporter import Reporter, ReportFailed
 from streamapp.worker import registry_cache, state
 from streamapp.worker.clock import now_ms
 
+log = logging.getLogger(__name__)
 DEFAULT_WINDOW_MS = 60 * 60_000
 
 
@@ -46,7 +44,7 @@ async def stored_buckets(since: int, until: int, *, now: int) -> dict[tuple[int,
     Looked up key by key, minute by minute, so the cost follows the window asked for (never
     more than the retention), not the size of the table; and the loop, where the deadline clock
     runs, gets a turn every ``LOOKUPS_PER_YIELD`` lookups. Decoding happens in the report
-    thread."""
+    process."""
     oldest = bucket_of(max(0, now - int(settings.stats_retention_s * 1000)))
     first, last = max(bucket_of(since), oldest), bucket_of(until)
     found: dict[tuple[int, int], bytes] = {}
@@ -62,27 +60,24 @@ async def stored_buckets(since: int, until: int, *, now: int) -> dict[tuple[int,
     return found
 
 
-def local_buckets(
-    stored: Mapping[tuple[int, int], bytes],
-    unwritten: Mapping[tuple[int, int], Mapping[str, Any]],
-    since: int,
-    until: int,
-) -> list[dict[str, Any]]:
-    """The window's buckets decoded (``unwritten``: folded in memory but not written back yet,
-    newer than what is stored), each marked with its partition. Pure: runs in the report
-    thread."""
-    first, last = bucket_of(since), bucket_of(until)
-    found = {key: orjson.loads(value) for key, value in stored.items()}
-    for (partition, minute), bucket in unwritten.items():
-        if first <= minute <= last:
-            found[(partition, minute)] = dict(bucket)
-    for (partition, _), bucket in found.items():
-        bucket["partition"] = partition
-    return list(found.values())
+#: Reports are built in a process of their own (decoding sketches is heavy, and the worker's
+#: event loop runs the deadline clock).
+reporter = Reporter()
 
 
-#: One thread builds reports (its sketch cache is not shared between threads).
-_REPORTS = ThreadPoolExecutor(1, thread_name_prefix="stats-report")
+@app.task  # type: ignore[untyped-decorator]  # Faust's decorator is untyped
+async def start_reporter() -> None:
+    """Start the report process with the worker: the first report does not wait for it."""
+    try:
+        await reporter.start()
+    except OSError as error:  # the first report tries again, and answers 500 if it cannot
+        log.warning("could not start the statistics report process: %s", error)
+
+
+@app.on_before_shutdown.connect  # type: ignore[arg-type]  # a union of callables mypy cannot match
+async def stop_reporter(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+    """End the report process with the worker."""
+    await reporter.close()
 
 
 def worker_state(now: int) -> dict[str, Any]:
@@ -105,39 +100,38 @@ class Stats(View):
             since, until = window(request, now)
         except HTTPProblem as problem:
             return problem_response(self, problem)
-        loop = asyncio.get_running_loop()
         stored = await stored_buckets(since, until, now=now)
-        unwritten = unwritten_buckets()  # the loop's own state: copied here, read there
-        buckets = await loop.run_in_executor(
-            _REPORTS, partial(local_buckets, stored, unwritten, since, until)
-        )
+        window_buckets = {  # unwritten: the loop's own state, copied here, read there
+            "stored": stored,
+            "unwritten": unwritten_buckets(),
+            "since": since,
+            "until": until,
+        }
         here = worker_state(now)
-        if request.query.get("local") == "1":  # a peer asks: this worker's part only
-            return self.json({"raw_buckets": buckets, "worker": here})
-        workers = [here]
-        path = f"/v1/stats?since={since}&until={until}&local=1"
-        for reply in await ask_all_peers(path, headers=forwarded_headers(request)):
-            buckets.extend(reply.get("raw_buckets", []))
-            workers.append(reply.get("worker", {}))
-        wanted = request.query.get("model")
-        # Decoding sketches is heavy: off the event loop, where the deadline clock runs.
-        body = await loop.run_in_executor(
-            _REPORTS,
-            partial(
-                report,
-                buckets,
-                registry_cache.current_registry(),
+        try:
+            if request.query.get("local") == "1":  # a peer asks: this worker's part only
+                body = await reporter.build("local", **window_buckets, worker=here)
+                return self.bytes(body, content_type="application/json")
+            workers, peer_buckets = [here], []
+            path = f"/v1/stats?since={since}&until={until}&local=1"
+            for reply in await ask_all_peers(path, headers=forwarded_headers(request)):
+                peer_buckets.extend(reply.get("raw_buckets", []))
+                workers.append(reply.get("worker", {}))
+            wanted = request.query.get("model")
+            body = await reporter.build(
+                "report",
+                **window_buckets,
+                peer_buckets=peer_buckets,
+                workers=workers,
+                registry=registry_cache.current_registry(),
                 now_ms=now,
-                since_ms=since,
-                until_ms=until,
-                pending=sum(int(w.get("pending_mailboxes", 0)) for w in workers),
                 canary=registry_cache.canary_name(),
                 models=[m for m in wanted.split(",") if m] if wanted else None,
                 with_buckets=request.query.get("buckets") in ("1", "true"),
-            ),
-        )
-        body["workers"] = {str(w.get("worker_id")): w for w in workers}
-        return self.json(body)
+            )
+        except ReportFailed as failure:
+            return problem_response(self, HTTPProblem(500, f"the report failed: {failure}"))
+        return self.bytes(body, content_type="application/json")
 
 
 metrics.registry.register(

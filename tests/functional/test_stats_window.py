@@ -9,6 +9,7 @@ import pytest
 from streamapp.app import settings
 from streamapp.stats.buckets import BUCKET_MS, bucket_of
 from streamapp.stats.folding import bucket_key
+from streamapp.stats.report import local_buckets
 from streamapp.web import stats_views
 
 NOW = 1_800_000_000_000
@@ -69,5 +70,5 @@ def test_buckets_folded_in_memory_win_over_stored_ones_and_carry_their_partition
         (0, minute_ago(1)): {"minute": minute_ago(1), "requests": 2},
         (3, minute_ago(90)): {"minute": minute_ago(90), "requests": 9},  # outside the window
     }
-    buckets = stats_views.local_buckets(stored, unwritten, NOW - 10 * BUCKET_MS, NOW)
+    buckets = local_buckets(stored, unwritten, NOW - 10 * BUCKET_MS, NOW)
     assert buckets == [{"minute": minute_ago(1), "requests": 2, "partition": 0}]

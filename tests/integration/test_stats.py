@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from benchmarks.proc_usage import children_running, ended
 from tests.helpers import answered
 from tests.integration.harness import Client, System, request_body
 
@@ -92,3 +95,46 @@ async def test_metrics_parse_as_prometheus_text_and_the_counters_rise_with_traff
     assert value(after, "rendezvous_added_latency_seconds_count") >= len(ids)
     assert value(after, "rendezvous_model_eval_seconds_count", model="scorecard") >= len(ids)
     assert value(after, "rendezvous_pending_mailboxes") == 0
+
+
+def report_processes_of(worker: int) -> list[int]:
+    """The worker's statistics-report processes."""
+    return children_running(worker, b"streamapp.processes.stats_reports")
+
+
+async def test_reports_are_built_in_a_child_of_the_worker_that_is_replaced_and_ends_with_it(
+    system: System,
+) -> None:
+    worker = system.start_worker()
+    system.start_model("scorecard")
+    ids = [f"rp-{n}" for n in range(10)]
+    answers_topic = system.topic("answers")
+    async with Client(system.bootstrap) as client:
+        for request_id in ids:
+            body = request_body(request_id, return_topic=answers_topic, deadline_ms=30_000)
+            await client.send(system.topic("requests"), body)
+        await client.read([answers_topic], until=answered(set(ids)))
+    deadline = time.monotonic() + 30
+    while not report_processes_of(worker.pid) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # bounded wait: it starts with the worker
+    [child] = report_processes_of(worker.pid)
+    assert httpx.get(system.url("/v1/stats"), timeout=30).status_code == 200
+    assert report_processes_of(worker.pid) == [child]
+    os.kill(child, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    body: dict = {}
+    while time.monotonic() < deadline:  # bounded wait for the statistics agent to fold
+        reply = httpx.get(system.url("/v1/stats"), timeout=30)
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        if body["totals"]["answers"] >= len(ids):
+            break
+        await asyncio.sleep(0.2)
+    assert body["totals"]["answers"] == len(ids)
+    [replaced] = report_processes_of(worker.pid)
+    assert replaced != child
+    system.stop("worker", signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not ended(replaced) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # bounded wait for the kernel to end the orphan
+    assert ended(replaced)
