@@ -40,6 +40,8 @@ class Reporter:
             except asyncio.CancelledError:  # a reply half read would be taken for the next one
                 self._discard()
                 raise
+            except OSError as error:  # it could not be started at all
+                raise ReportFailed(f"the report process could not start: {error}") from error
         if reply[:1] == FAILED:
             raise ReportFailed(reply[1:].decode(errors="replace"))
         return reply[1:]

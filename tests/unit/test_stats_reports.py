@@ -136,6 +136,16 @@ async def test_reports_come_from_a_child_at_a_lower_priority_that_is_replaced_if
     assert reporter.pid is None
 
 
+async def test_a_report_process_that_cannot_start_is_a_named_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    reporter = Reporter()
+    with pytest.raises(ReportFailed, match=r"could not start.*no-python"):
+        await reporter.build("report", **report_arguments())
+    assert reporter.pid is None
+
+
 #: A worker stand-in: starts its report process, prints its pid, waits to be killed.
 WORKER = """
 import asyncio, sys
