@@ -13,7 +13,7 @@ import pickle
 import sys
 from typing import Any
 
-from streamapp.processes.stats_reports import FAILED, HEADER, frame
+from streamapp.processes.stats_reports import FAILED, HEADER
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Reporter:
         """The JSON body for one request (``kind``: ``local`` or ``report``, with that
         function's arguments); a dead process is started again and asked once more."""
         self._lock = self._lock or asyncio.Lock()
-        request = frame(pickle.dumps((kind, arguments), protocol=pickle.HIGHEST_PROTOCOL))
+        request = pickle.dumps((kind, arguments), protocol=pickle.HIGHEST_PROTOCOL)
         async with self._lock:
             try:
                 reply = await self._ask_with_one_restart(request)
@@ -67,6 +67,7 @@ class Reporter:
     async def _ask(self, request: bytes) -> bytes:
         process = await self._running()
         assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(HEADER.pack(len(request)))  # the frame, without copying the body
         process.stdin.write(request)
         await process.stdin.drain()
         (length,) = HEADER.unpack(await process.stdout.readexactly(HEADER.size))
