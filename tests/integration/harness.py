@@ -18,7 +18,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from tests.helpers import child_env
+from tests.helpers import answered, child_env
 
 READY_TIMEOUT_S = 90.0
 ADMIN_TOKEN = "integration-admin-token"
@@ -183,6 +183,17 @@ def request_body(
     if deadline_ms is not None:
         body["deadline_ms"] = deadline_ms
     return body
+
+
+async def send_and_await_answers(system: System, ids: list[str], *, deadline_ms: int) -> None:
+    """Send a valid request for each id, answered on the deployment's answers topic, and wait
+    (bounded) until every one is answered."""
+    answers_topic = system.topic("answers")
+    async with Client(system.bootstrap) as client:
+        for request_id in ids:
+            body = request_body(request_id, return_topic=answers_topic, deadline_ms=deadline_ms)
+            await client.send(system.topic("requests"), body)
+        await client.read([answers_topic], until=answered(set(ids)))
 
 
 class Client:

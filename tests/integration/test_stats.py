@@ -12,8 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.proc_usage import children_running, ended
-from tests.helpers import answered
-from tests.integration.harness import Client, System, request_body
+from tests.integration.harness import System, send_and_await_answers
 
 pytestmark = pytest.mark.integration
 
@@ -23,14 +22,7 @@ async def test_stats_report_counts_answers_wins_and_latency_per_model(system: Sy
     system.start_model("scorecard")
     system.start_model("rules")
     ids = [f"st-{n}" for n in range(40)]
-    answers_topic = system.topic("answers")
-    async with Client(system.bootstrap) as client:
-        for request_id in ids:
-            await client.send(
-                system.topic("requests"),
-                request_body(request_id, return_topic=answers_topic, deadline_ms=30_000),
-            )
-        await client.read([answers_topic], until=answered(set(ids)))
+    await send_and_await_answers(system, ids, deadline_ms=30_000)
     deadline = time.monotonic() + 30
     body: dict = {}
     while time.monotonic() < deadline:
@@ -71,15 +63,10 @@ async def test_metrics_parse_as_prometheus_text_and_the_counters_rise_with_traff
 ) -> None:
     system.start_worker()
     system.start_model("scorecard")
-    answers_topic = system.topic("answers")
     before = samples(system)
     assert value(before, "rendezvous_policy_version") >= 1
     ids = [f"metrics-{n}" for n in range(25)]
-    async with Client(system.bootstrap) as client:
-        for request_id in ids:
-            body = request_body(request_id, return_topic=answers_topic, deadline_ms=30_000)
-            await client.send(system.topic("requests"), body)
-        await client.read([answers_topic], until=answered(set(ids)))
+    await send_and_await_answers(system, ids, deadline_ms=30_000)
     after = samples(system)
     won = (
         "rendezvous_answers_total",
@@ -108,12 +95,7 @@ async def test_reports_are_built_in_a_child_of_the_worker_that_is_replaced_and_e
     worker = system.start_worker()
     system.start_model("scorecard")
     ids = [f"rp-{n}" for n in range(10)]
-    answers_topic = system.topic("answers")
-    async with Client(system.bootstrap) as client:
-        for request_id in ids:
-            body = request_body(request_id, return_topic=answers_topic, deadline_ms=30_000)
-            await client.send(system.topic("requests"), body)
-        await client.read([answers_topic], until=answered(set(ids)))
+    await send_and_await_answers(system, ids, deadline_ms=30_000)
     deadline = time.monotonic() + 30
     while not report_processes_of(worker.pid) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)  # bounded wait: it starts with the worker

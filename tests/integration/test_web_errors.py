@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 
 from streamapp.dev.ports import free_port
-from tests.helpers import answered, eventually
-from tests.integration.harness import ADMIN_TOKEN, Client, System, request_body
+from tests.helpers import eventually
+from tests.integration.harness import ADMIN_TOKEN, Client, System, send_and_await_answers
 
 pytestmark = pytest.mark.integration
 
@@ -142,12 +142,7 @@ async def answered_ids(system: System, prefix: str, count: int) -> list[str]:
     """Send ``count`` requests that the in-process backstop answers; return their ids once
     every one is answered."""
     ids = [f"{prefix}-{n:03d}" for n in range(count)]
-    answers_topic = system.topic("answers")
-    async with Client(system.bootstrap) as client:
-        for request_id in ids:
-            body = request_body(request_id, return_topic=answers_topic, deadline_ms=50)
-            await client.send(system.topic("requests"), body)
-        await client.read([answers_topic], until=answered(set(ids)))
+    await send_and_await_answers(system, ids, deadline_ms=50)
     return ids
 
 
