@@ -7,10 +7,13 @@ and the worker only hands over bucket bytes and sends back the JSON it gets.
 
     python -m streamapp.processes.stats_reports <worker pid>
 
-Frames on stdin and stdout: a 4-byte big-endian length, then the body. A request is a pickled
-``(kind, arguments)``; a reply is one status byte (0: the JSON report follows; 1: the error
-follows, as text). The process ends when the worker closes its stdin or dies. It imports no
-Faust app: only the pure report, orjson and the standard library.
+A frame is a 4-byte big-endian length, then the body. A request is a frame holding the pickled
+``(kind, arguments, sizes)``, then the stored bucket values themselves, as they came from the
+table, one after another (``sizes``: their keys and lengths): the worker writes them as they are,
+neither pickled nor copied, so that its event loop is never held by a large window. A reply is
+a frame of one status byte (0: the JSON report follows; 1: the error follows, as text). The
+process ends when the worker closes its stdin or dies. It imports no Faust app: only the pure
+report, orjson and the standard library.
 """
 
 from __future__ import annotations
@@ -91,10 +94,34 @@ def whole_report(
 KINDS: dict[str, Callable[..., dict[str, Any]]] = {"local": local_part, "report": whole_report}
 
 
-def answer(request: bytes) -> bytes:
+def request_parts(kind: str, arguments: Mapping[str, Any]) -> list[bytes]:
+    """What the worker writes for one request, in order (``arguments["stored"]``: the bucket
+    values, sent as they are)."""
+    stored: Mapping[tuple[int, int], bytes] = arguments["stored"]
+    rest = {name: value for name, value in arguments.items() if name != "stored"}
+    sizes = [(key, len(value)) for key, value in stored.items()]
+    meta = pickle.dumps((kind, rest, sizes), protocol=pickle.HIGHEST_PROTOCOL)
+    return [HEADER.pack(len(meta)), meta, *stored.values()]
+
+
+def read_request(stream: BinaryIO) -> tuple[str, dict[str, Any]] | None:
+    """The next request's kind and arguments, or None at the end of the stream."""
+    meta = read_frame(stream)
+    if meta is None:
+        return None
+    kind, arguments, sizes = pickle.loads(meta)
+    stored = {}
+    for key, size in sizes:
+        value = stream.read(size)
+        if len(value) < size:
+            return None
+        stored[key] = value
+    return kind, {**arguments, "stored": stored}
+
+
+def answer(kind: str, arguments: Mapping[str, Any]) -> bytes:
     """The reply to one request: the JSON body, or the error that stopped it."""
     try:
-        kind, arguments = pickle.loads(request)
         return OK + orjson.dumps(KINDS[kind](**arguments), option=JSON_OPTIONS)
     except Exception as error:  # reported to the worker, which answers 500 and goes on
         return FAILED + f"{type(error).__name__}: {error}".encode()
@@ -110,9 +137,9 @@ def die_with(parent: int) -> None:
 
 
 def serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    """Answer frames until the stream of requests ends."""
-    while (request := read_frame(requests)) is not None:
-        replies.write(frame(answer(request)))
+    """Answer requests until their stream ends."""
+    while (request := read_request(requests)) is not None:
+        replies.write(frame(answer(*request)))
         replies.flush()
 
 

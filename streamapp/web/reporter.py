@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import pickle
 import sys
 from typing import Any
 
-from streamapp.processes.stats_reports import FAILED, HEADER
+from streamapp.processes.stats_reports import FAILED, HEADER, request_parts
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ class Reporter:
         """The JSON body for one request (``kind``: ``local`` or ``report``, with that
         function's arguments); a dead process is started again and asked once more."""
         self._lock = self._lock or asyncio.Lock()
-        request = pickle.dumps((kind, arguments), protocol=pickle.HIGHEST_PROTOCOL)
+        request = request_parts(kind, arguments)
         async with self._lock:
             try:
                 reply = await self._ask_with_one_restart(request)
@@ -52,7 +51,7 @@ class Reporter:
         async with self._lock:
             await self._running()
 
-    async def _ask_with_one_restart(self, request: bytes) -> bytes:
+    async def _ask_with_one_restart(self, request: list[bytes]) -> bytes:
         try:
             return await self._ask(request)
         except (ConnectionError, asyncio.IncompleteReadError) as error:
@@ -64,11 +63,11 @@ class Reporter:
             await self.close()
             raise ReportFailed(f"the report process stopped twice: {error!r}") from error
 
-    async def _ask(self, request: bytes) -> bytes:
+    async def _ask(self, request: list[bytes]) -> bytes:
         process = await self._running()
         assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(HEADER.pack(len(request)))  # the frame, without copying the body
-        process.stdin.write(request)
+        for part in request:  # each as it is: joining them would copy the window's buckets
+            process.stdin.write(part)
         await process.stdin.drain()
         (length,) = HEADER.unpack(await process.stdout.readexactly(HEADER.size))
         return await process.stdout.readexactly(length)

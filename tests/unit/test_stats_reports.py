@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -17,7 +16,15 @@ import orjson
 import pytest
 
 from benchmarks.proc_usage import ended, stat_fields
-from streamapp.processes.stats_reports import FAILED, OK, REPORT_NICENESS, answer, frame, serve
+from streamapp.processes.stats_reports import (
+    FAILED,
+    OK,
+    REPORT_NICENESS,
+    answer,
+    frame,
+    request_parts,
+    serve,
+)
 from streamapp.stats.buckets import Accumulator, bucket_of
 from streamapp.stats.observations import decision
 from streamapp.stats.report import local_buckets, report
@@ -58,13 +65,9 @@ def report_arguments(answers: int = 5) -> dict[str, Any]:
     }
 
 
-def request(kind: str, arguments: dict[str, Any]) -> bytes:
-    return pickle.dumps((kind, arguments))
-
-
 def test_the_process_answers_the_report_the_pure_function_gives() -> None:
     arguments = report_arguments()
-    reply = answer(request("report", arguments))
+    reply = answer("report", arguments)
     assert reply[:1] == OK
     body = orjson.loads(reply[1:])
     expected = report(
@@ -84,18 +87,18 @@ def test_the_process_answers_the_report_the_pure_function_gives() -> None:
 
 
 def test_peers_buckets_count_in_the_report_as_this_worker_s_own() -> None:
-    peer = orjson.loads(answer(request("local", {
+    peer = orjson.loads(answer("local", {
         "stored": {(1, MINUTE): stored_minute(3)},
         "unwritten": {},
         "since": MINUTE,
         "until": MINUTE + 59_999,
         "worker": {"worker_id": "w2", "pending_mailboxes": 1},
-    }))[1:])  # fmt: skip
+    })[1:])  # fmt: skip
     assert [bucket["partition"] for bucket in peer["raw_buckets"]] == [1]
     arguments = report_arguments(answers=5)
     arguments["peer_buckets"] = peer["raw_buckets"]
     arguments["workers"].append(peer["worker"])
-    body = orjson.loads(answer(request("report", arguments))[1:])
+    body = orjson.loads(answer("report", arguments)[1:])
     assert body["models"]["linear"]["wins"] == 8
     assert body["totals"]["pending_mailboxes"] == 3 and set(body["workers"]) == {"w1", "w2"}
 
@@ -103,13 +106,18 @@ def test_peers_buckets_count_in_the_report_as_this_worker_s_own() -> None:
 def test_a_report_that_cannot_be_built_is_named_and_the_process_goes_on() -> None:
     arguments = report_arguments()
     arguments["stored"] = {(0, MINUTE): b"not json"}
-    reply = answer(request("report", arguments))
+    reply = answer("report", arguments)
     assert reply[:1] == FAILED and reply[1:].startswith(b"JSONDecodeError")
-    assert answer(request("chart", {})) == FAILED + b"KeyError: 'chart'"
-    requests = io.BytesIO(frame(request("report", report_arguments())) + frame(b"x")[:3])
-    replies = io.BytesIO()
-    serve(requests, replies)  # one whole frame, then a torn one: the end of the requests
-    assert replies.getvalue()[4:5] == OK
+    assert answer("chart", {}) == FAILED + b"KeyError: 'chart'"
+
+
+def test_requests_are_read_whole_and_a_torn_one_ends_the_stream() -> None:
+    whole = b"".join(request_parts("report", report_arguments()))
+    for torn in (whole[:3], whole[:-1]):  # in the header, and in the last stored value
+        replies = io.BytesIO()
+        serve(io.BytesIO(whole + torn), replies)
+        assert replies.getvalue()[4:5] == OK
+        assert replies.getvalue() == frame(answer("report", report_arguments()))
 
 
 def niceness(pid: int) -> int:
