@@ -35,7 +35,16 @@ RUNG_KEYS = {
     "held",
 }
 PHASE_KEYS = {"sent", "answered", "missing", "no_result", "late_flagged", "per_second"}
-PROCESSES = {"worker", "worker-2", "model-scorecard", "model-linear", "loadgen"}
+#: Every process measured: each worker's statistics-report process too (it starts with it).
+PROCESSES = {
+    "worker",
+    "worker-reports",
+    "worker-2",
+    "worker-2-reports",
+    "model-scorecard",
+    "model-linear",
+    "loadgen",
+}
 
 
 def run_benchmark(bootstrap: str) -> dict:
