@@ -63,6 +63,7 @@ from benchmarks.proc_usage import CpuMeter, children_running
 from benchmarks.system import BenchSystem, bench_system
 from streamapp.dev.demo import ensure_trained, wait_for_worker
 from streamapp.dev.ports import free_port
+from streamapp.web.reporter import REPORT_MODULE
 
 DEFAULT_RATES = (50.0, 100.0, 200.0, 400.0, 700.0, 1000.0, 1400.0)
 DEFAULT_REGISTRY: dict[str, dict[str, Any]] = {
@@ -157,14 +158,13 @@ def collect_garbage() -> None:
     gc.freeze()
 
 
-#: What a worker's statistics-report process runs (it starts with the worker).
-REPORT_PROCESS = b"streamapp.processes.stats_reports"
-
-
 def report_process_of(worker: int, timeout_s: float = 30.0) -> int | None:
     """The worker's statistics-report process, waited for (bounded); None if it has none."""
     deadline = time.monotonic() + timeout_s
-    while not (found := children_running(worker, REPORT_PROCESS)) and time.monotonic() < deadline:
+    while (
+        not (found := children_running(worker, REPORT_MODULE.encode()))
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     return found[0] if found else None
 

@@ -12,9 +12,12 @@ import os
 import sys
 from typing import Any
 
+from streamapp.processes import stats_reports
 from streamapp.processes.stats_reports import FAILED, HEADER, request_parts
 
 log = logging.getLogger(__name__)
+#: What the report process runs (``python -m`` it), as it shows in its command line.
+REPORT_MODULE = stats_reports.__name__
 
 
 class ReportFailed(Exception):
@@ -77,7 +80,7 @@ class Reporter:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "streamapp.processes.stats_reports",
+                REPORT_MODULE,
                 str(os.getpid()),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,

@@ -12,6 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.proc_usage import children_running, ended
+from streamapp.web.reporter import REPORT_MODULE
 from tests.integration.harness import System, send_and_await_answers
 
 pytestmark = pytest.mark.integration
@@ -86,7 +87,7 @@ async def test_metrics_parse_as_prometheus_text_and_the_counters_rise_with_traff
 
 def report_processes_of(worker: int) -> list[int]:
     """The worker's statistics-report processes."""
-    return children_running(worker, b"streamapp.processes.stats_reports")
+    return children_running(worker, REPORT_MODULE.encode())
 
 
 async def test_reports_are_built_in_a_child_of_the_worker_that_is_replaced_and_ends_with_it(
