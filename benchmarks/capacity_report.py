@@ -150,6 +150,7 @@ def summarize_rung(
             name: None if ms is None else round(ms / sent, 3) for name, ms in usage.cpu_ms.items()
         },
         **usage.as_dict(),
+        "per_second": latency_per_second(phase, window.began, math.ceil(seconds), deadline_ms),
     }
     row["held"] = (
         row["answered_per_s"] >= HOLD_THROUGHPUT * window.rate
@@ -180,6 +181,35 @@ def per_second(
         }
         for n, b in enumerate(bins)
     ]
+
+
+def latency_per_second(
+    phase: Sequence[Outcome], began: float, seconds: int, deadline_ms: int
+) -> list[dict[str, Any]]:
+    """Per second of sending from ``began``: requests sent, the share answered within the
+    deadline, and their end-to-end p99 (a missing answer counts as late), so a rung that fails
+    shows whether its late answers came in one stall or all along."""
+    bins: list[list[Outcome]] = [[] for _ in range(seconds)]
+    for outcome in phase:
+        index = int(outcome.sent - began)
+        if 0 <= index < seconds:
+            bins[index].append(outcome)
+    series = []
+    for n, sent in enumerate(bins):
+        latencies = [e2e_ms(o) for o in sent]
+        answered = [ms for ms in latencies if ms is not None]
+        stats = quantiles(answered)
+        series.append(
+            {
+                "second": n,
+                "sent": len(sent),
+                "on_time_share": round(sum(on_time(o, deadline_ms) for o in sent) / len(sent), 3)
+                if sent
+                else None,
+                "e2e_p99_ms": None if stats is None else stats["p99"],
+            }
+        )
+    return series
 
 
 def phase_counts(phase: Sequence[Outcome], deadline_ms: int) -> dict[str, Any]:
@@ -267,6 +297,13 @@ def _cpu_cell(ms: float | None, pct: float | None, wait: float | None) -> str:
     return f"{per_request} ({pct:>5.1f}%, {wait if wait is not None else 0:>4.1f}%)"
 
 
+def _second_cell(second: dict[str, Any]) -> str:
+    if second["on_time_share"] is None:
+        return "-"
+    p99 = second["e2e_p99_ms"]
+    return f"{second['on_time_share']:.2f}/" + ("none answered" if p99 is None else f"{p99:.0f}")
+
+
 def rung_table(rows: Sequence[dict[str, Any]], idle: dict[str, Any] | None = None) -> str:
     """The ladder as text: throughput and latency, then CPU-ms per request per process."""
     head = (
@@ -311,6 +348,13 @@ def rung_table(rows: Sequence[dict[str, Any]], idle: dict[str, Any] | None = Non
     lines.append("answers by status:model:rule:")
     for r in rows:
         lines.append(f"{r['offered_per_s']:>8g} {r['answers']} {r['reasons'] or ''}")
+    failed = [r for r in rows if not r["held"] and r.get("per_second")]
+    if failed:
+        lines.append("")
+        lines.append("rungs that did not hold, each second of sending: on-time share / e2e p99 ms")
+    for r in failed:
+        seconds = " ".join(_second_cell(s) for s in r["per_second"])
+        lines.append(f"{r['offered_per_s']:>8g} {seconds}")
     return "\n".join(lines)
 
 

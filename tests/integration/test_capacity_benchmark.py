@@ -33,6 +33,7 @@ RUNG_KEYS = {
     "cpu_pct",
     "runqueue_wait_pct",
     "held",
+    "per_second",
 }
 PHASE_KEYS = {"sent", "answered", "missing", "no_result", "late_flagged", "per_second"}
 #: Every process measured: each worker's statistics-report process too (it starts with it).
@@ -90,6 +91,7 @@ def test_capacity_benchmark_reports_every_process_and_answers_every_request(
     for latency in ("e2e_ms", "direct_ms", "rendezvous_added_ms"):
         assert set(rung[latency]) >= {"p50", "p99"}, latency
     assert rung["sent"] > 0 and rung["missing"] == 0
+    assert sum(second["sent"] for second in rung["per_second"]) == rung["sent"]
     assert set(result["capacity"]) >= {"held_rate_per_s", "answered_per_s"}
     overload, recovery = result["overload"], result["recovery"]
     assert set(overload) >= PHASE_KEYS | {"share_of_capacity", "throughput_held"}
