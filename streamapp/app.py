@@ -13,6 +13,7 @@ from streamapp import library_logs
 from streamapp.core.records import ControlChange, RegistryDoc
 from streamapp.heap import settle_after_start
 from streamapp.kafka_admin import ensure_topics
+from streamapp.kafka_partitioner import KafkaDefaultPartitioner
 from streamapp.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> RendezvousApp:
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_rebalance_timeout=max(10.0, settings.session_timeout_s * 2),
         producer_linger=settings.producer_linger_ms / 1000,
+        producer_partitioner=KafkaDefaultPartitioner(),
         producer_request_timeout=settings.producer_request_timeout_s,
         broker_commit_interval=settings.commit_interval_s,
         stream_wait_empty=False,

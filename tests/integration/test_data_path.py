@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.partitioner import murmur2
 
 from tests.helpers import answer_counts, answered, first_answers
 from tests.integration.harness import Client, System, request_body
@@ -50,6 +53,40 @@ async def test_500_raw_json_requests_get_exactly_one_answer_each_on_their_return
         assert value["status"] == "ok"
         assert value["model"] == "scorecard" and value["model_version"] == "scorecard-1"
         assert value["rule"] == "top_priority"
+
+
+async def test_answers_are_keyed_by_request_id_on_the_partition_kafkas_partitioner_gives(
+    system: System,
+) -> None:
+    """A client reading one partition of its return topic finds its answers where a Java or
+    aiokafka producer keyed by the request id would have put them."""
+    system.start_worker()
+    return_topic = f"client-keyed-{system.prefix}"
+    await system.create_topics(return_topic, partitions=4)
+    ids = [f"keyed-{n:03d}" for n in range(60)]
+    async with Client(system.bootstrap) as client:
+        for request_id in ids:
+            await client.send(
+                system.topic("requests"), request_body(request_id, return_topic=return_topic)
+            )
+        await client.read([return_topic], until=answered(set(ids)))
+    consumer = AIOKafkaConsumer(
+        return_topic, bootstrap_servers=system.bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        placed: dict[str, tuple[bytes | None, int]] = {}
+        deadline = time.monotonic() + 30
+        while len(placed) < len(ids) and time.monotonic() < deadline:
+            for messages in (await consumer.getmany(timeout_ms=1000)).values():
+                for message in messages:
+                    request_id = json.loads(message.value)["request_id"]
+                    placed[request_id] = (message.key, message.partition)
+    finally:
+        await consumer.stop()
+    expected = {i: (i.encode(), (murmur2(i.encode()) & 0x7FFFFFFF) % 4) for i in ids}
+    assert placed == expected
+    assert len({partition for _, partition in placed.values()}) == 4
 
 
 async def test_backstop_answers_by_the_deadline_when_the_preferred_model_stops(
