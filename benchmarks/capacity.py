@@ -283,7 +283,7 @@ async def run_capacity(
             ),
         }
         if options.hold_rate is None and options.overload_s > 0:
-            result.update(await _overload_and_recovery(loop, options, capacity))
+            result.update(await _overload_and_recovery(loop, meter, options, capacity))
         result["foreign_answers"] = loop.foreign_answers
     finally:
         gc.enable()
@@ -292,13 +292,15 @@ async def run_capacity(
 
 
 async def _overload_and_recovery(
-    loop: OpenLoop, options: Options, capacity: dict[str, Any] | None
+    loop: OpenLoop, meter: CpuMeter, options: Options, capacity: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Twice the capacity that held (or the lowest rate), then the recovery rate."""
     base = capacity["offered_per_s"] if capacity else options.rates[0]
     recover_rate = options.recover_rate or options.rates[0]
     collect_garbage()
+    meter.start()
     overload = await loop.send_at(2 * base, options.overload_s, "overload")
+    overload_usage = meter.read()
     recovery = None
     if options.recover_s > 0:
         recovery = await loop.send_at(recover_rate, options.recover_s, "recovery")
@@ -311,6 +313,7 @@ async def _overload_and_recovery(
             everything,
             capacity_per_s=capacity["answered_per_s"] if capacity else None,
             deadline_ms=options.deadline_ms,
+            usage=overload_usage,
         ),
         "recovery": None,
     }

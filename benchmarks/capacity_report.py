@@ -241,12 +241,24 @@ def summarize_overload(
     *,
     capacity_per_s: float | None,
     deadline_ms: int,
+    usage: Usage | None = None,
 ) -> dict[str, Any]:
-    """Throughput while offered more than the capacity, and what the answers looked like."""
+    """Throughput while offered more than the capacity, and what the answers looked like;
+    with ``usage`` (measured while sending), what each process used meanwhile, per answer."""
     seconds = max(1, round(window.ended - window.began))
     series = per_second(everything, window.began, seconds, deadline_ms)
     mean = sum(s["answered"] for s in series) / seconds
     share = None if not capacity_per_s else round(mean / capacity_per_s, 3)
+    used: dict[str, Any] = {}
+    if usage is not None:
+        answers = max(1, answered_between(everything, window.began, window.ended))
+        used = {
+            "cpu_ms_per_answer": {
+                name: None if ms is None else round(ms / answers, 3)
+                for name, ms in usage.cpu_ms.items()
+            },
+            **usage.as_dict(),
+        }
     return {
         "offered_per_s": window.rate,
         "sent_per_s": round(window.sent / (window.ended - window.began), 1),
@@ -257,6 +269,7 @@ def summarize_overload(
         "share_of_capacity": share,
         "throughput_held": share is not None and share >= OVERLOAD_THROUGHPUT,
         "per_second": series,
+        **used,
         **phase_counts(phase, deadline_ms),
     }
 
@@ -375,6 +388,16 @@ def phase_text(name: str, summary: dict[str, Any]) -> str:
             f"  throughput {summary['answered_per_s']}/s = {summary['share_of_capacity']} of "
             f"capacity {summary['capacity_per_s']}/s (>= {OVERLOAD_THROUGHPUT}: "
             f"{summary['throughput_held']})"
+        )
+    if "cpu_ms_per_answer" in summary:
+        pct, wait = summary["cpu_pct"], summary["runqueue_wait_pct"]
+        cells = ", ".join(
+            f"{name} {_cpu_cell(ms, pct[name], wait[name]).strip()}"
+            for name, ms in summary["cpu_ms_per_answer"].items()
+        )
+        lines.append(
+            f"  CPU ms per answer while sending (% of one core, % waiting for a CPU): {cells}; "
+            f"machine {summary['machine_busy_pct']}% busy"
         )
     if "on_time_again_after_s" in summary:
         shares = " ".join(

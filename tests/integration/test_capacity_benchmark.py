@@ -94,7 +94,8 @@ def test_capacity_benchmark_reports_every_process_and_answers_every_request(
     assert sum(second["sent"] for second in rung["per_second"]) == rung["sent"]
     assert set(result["capacity"]) >= {"held_rate_per_s", "answered_per_s"}
     overload, recovery = result["overload"], result["recovery"]
-    assert set(overload) >= PHASE_KEYS | {"share_of_capacity", "throughput_held"}
+    assert set(overload) >= PHASE_KEYS | {"share_of_capacity", "throughput_held", "cpu_pct"}
+    assert set(overload["cpu_ms_per_answer"]) == PROCESSES
     assert set(recovery) >= PHASE_KEYS | {"on_time_again_after_s"}
     assert overload["sent"] > 0 and overload["missing"] == 0
     assert recovery["sent"] > 0 and recovery["missing"] == 0

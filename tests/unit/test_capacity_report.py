@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from benchmarks.capacity_report import latency_per_second, rung_table
-from benchmarks.openloop import Outcome
+from benchmarks.capacity_report import (
+    Usage,
+    latency_per_second,
+    phase_text,
+    rung_table,
+    summarize_overload,
+)
+from benchmarks.openloop import Outcome, SendWindow
 
 
 def outcome(sent: float, e2e_ms: float | None) -> Outcome:
@@ -72,3 +78,29 @@ def test_the_table_shows_each_second_of_a_rung_that_did_not_hold_only() -> None:
 
     assert "1.00/31 0.42/507 0.00/none answered" in failed
     assert "each second of sending" not in held
+
+
+def test_the_overload_reports_what_each_process_used_per_answer_while_it_was_sent() -> None:
+    window = SendWindow(
+        phase="overload", rate=4.0, began=100.0, ended=102.0, sent=8, send_errors=0, lag_ms=[]
+    )
+    phase = [
+        Outcome(phase="overload", scheduled=t, sent=t, answered=t + 0.3, status="ok")
+        for t in (100.0, 100.25, 100.5, 100.75, 101.0, 101.25, 101.5, 101.75)
+    ]
+    usage = Usage(
+        cpu_ms={"worker": 400.0, "loadgen": 200.0, "gone": None},
+        wait_ms={"worker": 100.0, "loadgen": 0.0, "gone": None},
+        wall_s=2.0,
+        machine_busy_pct=50.0,
+        cpus=2,
+    )
+
+    summary = summarize_overload(
+        window, phase, phase, capacity_per_s=2.0, deadline_ms=200, usage=usage
+    )
+
+    # 7 answers arrived while sending (the last one after it ended).
+    assert summary["cpu_ms_per_answer"] == {"worker": 57.143, "loadgen": 28.571, "gone": None}
+    assert summary["cpu_pct"] == {"worker": 20.0, "loadgen": 10.0, "gone": None}
+    assert "worker 57.143 ( 20.0%,  5.0%)" in phase_text("overload", summary)
