@@ -25,6 +25,7 @@ WORKER_MODULES = [
     "streamapp.worker.inline_consumer",
     "streamapp.worker.changelog_pause",
     "streamapp.worker.eager_delivery",
+    "streamapp.worker.memtable_bloom",
     "streamapp.worker.agents",
     "streamapp.worker.control_agent",
     "streamapp.worker.timers",
