@@ -4,10 +4,9 @@ Every request is looked up in the closed-mailboxes table (is its id answered alr
 always in vain. Faust's RocksDB options give the table files a bloom filter but not the
 memtable, where every mailbox closed in the last minutes is (64 MB of them before a flush), so a
 miss walks the memtable's skiplist, a cache miss at nearly every step while the worker keeps
-the CPU's caches busy with everything else. In a micro-benchmark of 30,000 closed mailboxes with the
-CPU cache disturbed between lookups, a miss took 2.6 to 3.3 µs without the filter and 0.6 to
-0.8 µs with it;
-in the worker at 800 requests/s the lookup was 1.7 % of its samples.
+the CPU's caches busy with everything else. In a micro-benchmark of 30,000 closed mailboxes
+with the CPU cache disturbed between lookups, a miss took 2.6 to 3.3 µs without the filter and
+0.6 to 0.8 µs with it. In the worker at 800 requests/s the lookup was 1.7 % of its samples.
 
 The filter costs ``MEMTABLE_BLOOM_RATIO`` of each memtable's size in memory (1.3 MB of 64 MB,
 about 100 bits per closed mailbox) and a hash per write. It changes nothing on disk.
