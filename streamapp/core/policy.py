@@ -24,6 +24,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import NamedTuple
 
 LIVE, SHADOW, OFF = "live", "shadow", "off"
 STATES = (LIVE, SHADOW, OFF)
@@ -92,8 +93,7 @@ class Registry:
         return {}
 
 
-@dataclass(frozen=True)
-class Offer:
+class Offer(NamedTuple):
     """A model's answer as the policy sees it."""
 
     model: str
@@ -101,8 +101,7 @@ class Offer:
     ok: bool
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """The policy's verdict: the winning model (None for no_result), the rule, and a reason."""
 
     model: str | None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from streamapp.core.mailbox import Arrived, Decision, Mailbox, choose_for, decide, wake_time
 from streamapp.core.policy import Choice, Registry
@@ -74,8 +74,7 @@ class Effects:
     late: list[tuple[int, str, float, int]] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class Opening:
+class Opening(NamedTuple):
     """A valid request, as read from Kafka."""
 
     request_id: str

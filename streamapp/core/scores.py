@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pydantic
 
@@ -11,8 +10,7 @@ from streamapp.core.codec import DecodeError, describe, load_json, validator
 from streamapp.core.records import Score, ScoreBatch
 
 
-@dataclass(frozen=True, slots=True)
-class Scored:
+class Scored(NamedTuple):
     """One model's result for one request, however it came (single or in a batch)."""
 
     request_id: str
