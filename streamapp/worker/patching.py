@@ -1,8 +1,9 @@
 """Replacing a method of a Faust class once per process, however often the worker's modules load.
 
 Each of the worker's Faust patches (``recovery_patch``, ``fetch_patch``, ``inline_consumer``,
-``eager_delivery``) installs itself when imported, and a test may install it again: the
-replacement carries a mark, and a method that already carries it is left alone.
+``changelog_pause``, ``eager_delivery``, ``memtable_bloom``) installs itself when imported, and
+a test may install it again: the replacement carries a mark, and a method that already carries
+it is left alone.
 """
 
 from __future__ import annotations
