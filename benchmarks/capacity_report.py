@@ -150,7 +150,7 @@ def summarize_rung(
             name: None if ms is None else round(ms / sent, 3) for name, ms in usage.cpu_ms.items()
         },
         **usage.as_dict(),
-        "per_second": latency_per_second(phase, window.began, math.ceil(seconds), deadline_ms),
+        "per_second": latency_per_second(phase, window.began, max(1, round(seconds)), deadline_ms),
     }
     row["held"] = (
         row["answered_per_s"] >= HOLD_THROUGHPUT * window.rate
@@ -188,12 +188,13 @@ def latency_per_second(
 ) -> list[dict[str, Any]]:
     """Per second of sending from ``began``: requests sent, the share answered within the
     deadline, and their end-to-end p99 (a missing answer counts as late), so a rung that fails
-    shows whether its late answers came in one stall or all along."""
+    shows whether its late answers came in one stall or all along. A request sent in the
+    moments after the last whole second (the sender ends a little late) counts in that second."""
     bins: list[list[Outcome]] = [[] for _ in range(seconds)]
     for outcome in phase:
         index = int(outcome.sent - began)
-        if 0 <= index < seconds:
-            bins[index].append(outcome)
+        if index >= 0:
+            bins[min(index, seconds - 1)].append(outcome)
     series = []
     for n, sent in enumerate(bins):
         latencies = [e2e_ms(o) for o in sent]

@@ -25,13 +25,13 @@ def test_a_stall_shows_in_the_second_its_requests_were_sent() -> None:
         outcome(101.5, 150),
         outcome(102.3, None),  # never answered: late too
         outcome(102.4, 10),
-        outcome(103.5, 10),  # after the window
+        outcome(103.02, 10),  # the sender's last moments past the third second: in it
     ]
 
     series = latency_per_second(phase, began=100.0, seconds=3, deadline_ms=200)
 
-    assert [s["sent"] for s in series] == [2, 2, 2]
-    assert [s["on_time_share"] for s in series] == [1.0, 0.5, 0.5]
+    assert [s["sent"] for s in series] == [2, 2, 3]
+    assert [s["on_time_share"] for s in series] == [1.0, 0.5, 0.667]
     assert [s["e2e_p99_ms"] for s in series] == [30.0, 450.0, 10.0]
 
 
