@@ -9,6 +9,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiokafka.partitioner import murmur2
+
 #: What ``Client.read`` returns: (topic, decoded value, receive time) per record.
 Records = list[tuple[str, dict[str, Any], float]]
 
@@ -98,3 +100,8 @@ async def read_raw(
     finally:
         await consumer.stop()
     return values
+
+
+def kafka_partition(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (aiokafka's, the Java client's) gives a key."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions

@@ -9,10 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka.partitioner import murmur2
 
 from streamapp.dev.ports import free_port
-from tests.helpers import answer_counts, answered, eventually, first_answers
+from tests.helpers import answer_counts, answered, eventually, first_answers, kafka_partition
 from tests.integration.harness import ADMIN_TOKEN, Client, System, request_body
 
 pytestmark = pytest.mark.integration
@@ -342,12 +341,9 @@ async def test_either_worker_serves_the_timeline_of_a_request_held_by_its_peer(
         codes = [r.status_code for r in shown]
         if codes != [200, 200] or shown[0].json() != shown[1].json():
             raw, as_json = request_id.encode(), f'"{request_id}"'.encode()
-            failures.append((request_id, codes, partition(raw), partition(as_json)))
+            failures.append(
+                (request_id, codes, kafka_partition(raw, 4), kafka_partition(as_json, 4))
+            )
     assert failures == [], (
         f"(id, [status via worker 1, 2], raw-key, json-key partition): {failures}"
     )
-
-
-def partition(key: bytes, partitions: int = 4) -> int:
-    """The partition Kafka's default partitioner gives a key."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
