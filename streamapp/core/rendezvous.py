@@ -342,8 +342,18 @@ class Rendezvous:
             self.recent.pop(order[cut][1], None)
             cut += 1
         del order[:cut]
+        # Early scores are kept in the order they first came, oldest first: stop at the first
+        # one still young. A worker far behind keeps tens of thousands, and this runs every
+        # second. (Should the wall clock step back, the ones after the step wait a little
+        # longer, never less.)
+        cutoff = now_ms - self.keep_early_ms
+        old: list[Key] = []
+        for key, early in self._early.items():
+            if early.since_ms > cutoff:
+                break
+            old.append(key)
         released: list[Any] = []
-        for key in [k for k, e in self._early.items() if e.since_ms <= now_ms - self.keep_early_ms]:
+        for key in old:
             released.extend(self._early.pop(key).holds)
         return released
 

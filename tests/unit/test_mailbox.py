@@ -225,6 +225,26 @@ def test_early_scores_whose_request_never_comes_are_released_after_a_while() -> 
     assert rv.forget(T0 + rv.keep_early_ms) == [early]
 
 
+def test_early_scores_are_released_oldest_first_each_when_its_own_time_comes() -> None:
+    rv = engine()
+    holds = {name: Ack(name) for name in ("a1", "a2", "b", "c")}
+    for at, request_id, hold in ((0, "a", "a1"), (10, "b", "b"), (20, "a", "a2"), (30, "c", "c")):
+        rv.file_score(
+            0,
+            request_id,
+            arrived("scorecard" if hold != "a2" else "linear", 1),
+            REGISTRY,
+            now_ms=T0 + at,
+            scores_at_ms=T0 + at,
+            hold=holds[hold],
+        )
+    # "a" counts from its first score: a second one does not make it younger.
+    assert rv.forget(T0 + rv.keep_early_ms + 9) == [holds["a1"], holds["a2"]]
+    assert rv.forget(T0 + rv.keep_early_ms + 29) == [holds["b"]]
+    assert rv.forget(T0 + rv.keep_early_ms + 30) == [holds["c"]]
+    assert rv.forget(T0 + 10 * rv.keep_early_ms) == []
+
+
 def test_a_retry_after_the_answer_gets_the_same_bytes_on_the_same_topic() -> None:
     rv = engine()
     rv.open_request(opening(), REGISTRY, now_ms=T0, scores_at_ms=T0, hold=Ack("r"))
