@@ -15,7 +15,13 @@ class Model(Protocol):
     """A model scores one request payload; ``version`` names the artifact that did it.
 
     Register the class under the ``rendezvous.models`` entry-point group; the model process
-    instantiates it with no arguments and calls ``predict`` once per request.
+    instantiates it with no arguments and calls ``predict`` once per request, in a thread.
+
+    Optional class attributes: ``quick_calls = True`` says a call only computes, for well under
+    a few milliseconds (no I/O, no locks, nothing that can hang), so the model process may call
+    it on its event loop, which is cheaper (``streamapp.core.call_placement``);
+    ``in_process = True`` says it takes microseconds, so the worker may run it itself as the
+    backstop.
     """
 
     version: str

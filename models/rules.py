@@ -13,8 +13,10 @@ class RulesBackstop:
 
     version = "rules-1"
     threshold = 16.8
-    #: A dictionary lookup and a comparison: the worker may run it itself, as the backstop.
+    #: A dictionary lookup and a comparison: the worker may run it itself, as the backstop, and
+    #: a model process may call it on its event loop.
     in_process = True
+    quick_calls = True
 
     def predict(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Label by the worst-radius threshold."""

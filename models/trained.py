@@ -14,6 +14,9 @@ class TrainedModel:
 
     artifact: ClassVar[str]
     role: ClassVar[str] = "model"
+    #: Arithmetic on arrays, no I/O: the model process may call it on its event loop while its
+    #: calls stay quick (a large forest's do not, and stay in a thread).
+    quick_calls: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.estimator, self.meta = artifacts.load(self.artifact)

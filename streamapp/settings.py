@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     model_fetch_max_wait_ms: int = Field(default=100, ge=0, le=10_000)
     model_fetch_min_bytes: int = Field(default=1, ge=1)
     model_linger_ms: float = Field(default=0.0, ge=0, le=1000)
+    #: A model process calls a model marked ``quick_calls`` on its event loop, not in a thread,
+    #: while its latest calls each took less CPU time than this (``core.call_placement``).
+    #: 0: never.
+    model_inline_below_ms: float = Field(default=5.0, ge=0, le=1000)
     #: Messages read per second from which each model process fetches in batches
     #: (``model_batch_fetch_wait_ms``) instead of at once; it goes back below half of it.
     #: 0: always in batches. See ``core.batching``.

@@ -26,13 +26,14 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
 from models.base import BatchModel, Model
+from streamapp.core.call_placement import CallPlacement
 from streamapp.core.codec import encode
 from streamapp.core.records import Control
 from streamapp.fetch_tuning import FetchTuner, model_fetch
@@ -107,12 +108,23 @@ def deadline_of(record_timestamp_ms: int | None, deadline_ms: int | None, defaul
     return start + (deadline_ms if deadline_ms is not None else default_ms) / 1000
 
 
+class TimedCall(NamedTuple):
+    """A model call: when it started (the Score's ``read_at``: a request waiting for a free
+    thread is not yet being read), the CPU time it took, and its outcomes."""
+
+    started_at: float
+    cpu_s: float
+    outcomes: list[Outcome]
+
+
 def timed_predict_many(
     model: Model, payloads: list[Mapping[str, Any]], deadlines: list[float] | None = None
-) -> tuple[float, list[Outcome]]:
-    """When the model call started (the Score's ``read_at``: a request waiting for a free
-    thread is not yet being read), and the outcomes."""
-    return time.time(), predict_many(model, payloads, deadlines)
+) -> TimedCall:
+    """Call the model, timing it by the wall clock and by the CPU time of the calling thread
+    (which leaves out time spent waiting for a CPU on a busy machine)."""
+    started_at, cpu_before = time.time(), time.thread_time()
+    outcomes = predict_many(model, payloads, deadlines)
+    return TimedCall(started_at, time.thread_time() - cpu_before, outcomes)
 
 
 def score_batch_value(
@@ -170,8 +182,11 @@ class ModelProcess:
     (for several models, ``<name>`` is their names sorted and joined by ``+``).
 
     Up to ``concurrency`` fetches are scored at once, each model's share in a thread, so a
-    slow model lags only when its throughput, not its latency, falls short, and a hung
-    ``predict`` never blocks the consumer's heartbeats or a shutdown.
+    slow model lags only when its throughput, not its latency, falls short, and a slow or hung
+    ``predict`` does not block the consumer's heartbeats or a shutdown. A model marked
+    ``quick_calls = True`` (its calls only compute, briefly) is called on the event loop instead
+    while its latest calls were all quicker than ``RENDEZVOUS_MODEL_INLINE_BELOW_MS``, which
+    spares two thread hand-overs a call (``core.call_placement``).
     """
 
     def __init__(
@@ -195,6 +210,16 @@ class ModelProcess:
         self._executors = {
             hosted.name: ThreadPoolExecutor(
                 concurrency, thread_name_prefix=f"predict-{hosted.name}"
+            )
+            for hosted in self.hosted
+        }
+        #: A model marked ``quick_calls`` is called on the event loop while its calls are quick
+        #: (``core.call_placement``); any other always in its threads.
+        self._placements = {
+            hosted.name: CallPlacement(
+                settings.model_inline_below_ms / 1000
+                if getattr(hosted.model, "quick_calls", False) is True
+                else 0.0
             )
             for hosted in self.hosted
         }
@@ -335,11 +360,16 @@ class ModelProcess:
         """Score requests in one call of one model (in a thread), whatever partitions they
         came from, and write their Scores as one message per partition."""
         payloads = [payload for _, _, payload in readable]
-        loop = asyncio.get_running_loop()
-        started_at, outcomes = await loop.run_in_executor(
-            self._executors[hosted.name], timed_predict_many, hosted.model, payloads, deadlines
-        )
+        placement = self._placements[hosted.name]
+        if placement.inline():
+            call = timed_predict_many(hosted.model, payloads, deadlines)
+        else:
+            call = await asyncio.get_running_loop().run_in_executor(
+                self._executors[hosted.name], timed_predict_many, hosted.model, payloads, deadlines
+            )
+        started_at, outcomes = call.started_at, call.outcomes
         finished_at = time.time()
+        placement.called(call.cpu_s)
         if isinstance(hosted.model, BatchModel):  # batching only spares calls of these
             self.fetching.called(finished_at - started_at, len(payloads), model=hosted.name)
         by_partition: dict[int, tuple[list[str], list[Outcome]]] = {}

@@ -421,6 +421,79 @@ async def test_a_process_hosting_two_models_writes_each_ones_scores_for_one_read
     assert process.scored == 3, "each request counted once, scored by both models"
 
 
+class ThreadRecorder(Doubler):
+    """A batch model that records the thread of each request it scores, and can be made slow
+    by computing for ``compute_s`` (one request per call here, so one ``predict`` per call)."""
+
+    quick_calls = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[int] = []
+        self.compute_s = 0.0
+
+    def predict(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        self.threads.append(threading.get_ident())
+        spin_until = time.thread_time() + self.compute_s  # CPU time: calls are timed by it
+        while time.thread_time() < spin_until:
+            pass
+        return super().predict(payload)
+
+
+async def test_a_quick_model_is_called_on_the_loop_and_a_slow_call_moves_it_to_a_thread() -> None:
+    model = ThreadRecorder()
+    process = ModelProcess({"double": model}, Settings(model_inline_below_ms=20), concurrency=1)
+    producer = RecordingProducer()
+    p0 = TopicPartition("requests", 0)
+    loop_thread = threading.get_ident()
+
+    async def score(offset: int) -> None:
+        records = [_record(0, offset, f"r{offset}", offset)]
+        parts = [(p0, records, process._commits.read(p0, offset))]
+        await process._score_and_send(producer, parts)  # type: ignore[arg-type]
+
+    await score(0)
+    await score(1)
+    assert model.threads[0] != loop_thread, "the first call, of unknown cost, in a thread"
+    assert model.threads[1] == loop_thread, "then on the loop: its calls are quick"
+    model.compute_s = 0.03
+    await score(2)
+    model.compute_s = 0.0
+    await score(3)
+    assert model.threads[2] == loop_thread
+    assert model.threads[3] != loop_thread, "after a slow call, back to a thread"
+    assert [request for request, _ in _sent_scores(producer)[("double", 0)]] == [
+        "r0",
+        "r1",
+        "r2",
+        "r3",
+    ]
+
+
+class UnmarkedRecorder(ThreadRecorder):
+    """As quick, but not marked: its calls might block or hang."""
+
+    quick_calls = False
+
+
+@pytest.mark.parametrize(
+    ("model", "inline_below_ms"),
+    [(ThreadRecorder(), 0), (UnmarkedRecorder(), 20)],
+    ids=["no-threshold", "model-not-marked-quick"],
+)
+async def test_these_quick_calls_all_run_in_a_thread(
+    model: ThreadRecorder, inline_below_ms: float
+) -> None:
+    settings = Settings(model_inline_below_ms=inline_below_ms)
+    process = ModelProcess({"double": model}, settings, concurrency=1)
+    p0 = TopicPartition("requests", 0)
+    for offset in range(5):
+        parts = [(p0, [_record(0, offset, f"r{offset}", 1)], process._commits.read(p0, offset))]
+        await process._score_and_send(RecordingProducer(), parts)  # type: ignore[arg-type]
+    assert len(model.threads) == 5
+    assert threading.get_ident() not in model.threads
+
+
 async def test_a_slow_model_does_not_hold_back_the_scores_of_a_fast_one_in_its_process() -> None:
     held = Held()
     process = ModelProcess({"slow": held, "fast": Doubler()}, Settings(), concurrency=1)
