@@ -4,9 +4,9 @@ model's own threads once one is slow.
 A call in a thread is handed over twice: to the thread, which must be woken and take the
 interpreter lock, and back to the event loop, which must be woken in turn. For a model whose
 call takes a fraction of a millisecond, those hand-overs cost more than the call. Measured on a
-2-core VM at 400 requests/s (three alternating 30 s runs each way), calling on the loop took
-``scorecard`` from 0.466 to 0.505 CPU-ms per request down to 0.398 to 0.427, and ``linear``
-(calls of 1.4 to 2.6 ms) from 0.713 to 0.770 down to 0.476 to 0.519.
+2-core VM at 400 requests/s (three alternating 30 s runs each way, the whole system on it),
+``linear`` (calls of 1.4 to 2.6 ms) used 0.23 to 0.45 CPU-ms per request instead of 0.66 to
+0.72, and ``scorecard`` 0.39 to 0.44 instead of 0.43 to 0.48.
 
 While a call runs on the loop, nothing else in that process does: no fetch, no send, no
 heartbeat to its consumer group, no shutdown. So only a model that says its calls just compute,
