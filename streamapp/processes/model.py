@@ -357,8 +357,9 @@ class ModelProcess:
         readable: list[_Readable],
         deadlines: list[float],
     ) -> None:
-        """Score requests in one call of one model (in a thread), whatever partitions they
-        came from, and write their Scores as one message per partition."""
+        """Score requests in one call of one model (in a thread, or on the loop while a model
+        marked quick is quick), whatever partitions they came from, and write their Scores as
+        one message per partition."""
         payloads = [payload for _, _, payload in readable]
         placement = self._placements[hosted.name]
         if placement.inline():
