@@ -73,6 +73,10 @@ class Mailbox:
     #: Scores that came after the answer (counted, never used).
     late_scores: list[Arrived] = field(default_factory=list)
     duplicate_scores: int = 0
+    #: The registry under which the policy last said "wait", and until when that stands: the
+    #: next step or the deadline (see ``still_waiting``).
+    waiting_under: Registry | None = None
+    waiting_until_ms: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -118,6 +122,17 @@ def choose_for(mailbox: Mailbox, registry: Registry, *, at_ms: int) -> Choice | 
         deadline_ms=mailbox.deadline_ms,
         now_ms=at_ms,
         request_id=mailbox.request_id,
+    )
+
+
+def still_waiting(mailbox: Mailbox, model: str, registry: Registry, now_ms: int) -> bool:
+    """True if a score of ``model`` arriving now cannot change the policy's "wait": the model is
+    not live (the policy looks at live models' scores only), the registry is the one the policy
+    last waited under, and neither a schedule step nor the deadline has come since."""
+    return (
+        mailbox.waiting_under is registry
+        and now_ms < mailbox.waiting_until_ms
+        and model not in registry.live
     )
 
 

@@ -17,7 +17,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from streamapp.core.mailbox import Arrived, Decision, Mailbox, choose_for, decide, wake_time
+from streamapp.core.mailbox import (
+    Arrived,
+    Decision,
+    Mailbox,
+    choose_for,
+    decide,
+    still_waiting,
+    wake_time,
+)
 from streamapp.core.policy import Choice, Registry
 
 Key = tuple[int, str]
@@ -220,7 +228,8 @@ class Rendezvous:
             return effects
         mailbox.scores.append(arrived)
         self.holds[key].append(hold)
-        self._settle(key, mailbox, registry, now_ms, scores_at_ms, effects)
+        if not still_waiting(mailbox, arrived.model, registry, now_ms):
+            self._settle(key, mailbox, registry, now_ms, scores_at_ms, effects)
         return effects
 
     def _file_elsewhere(
@@ -287,7 +296,9 @@ class Rendezvous:
             if choice is not None:
                 self._close(key, mailbox, choice, registry, now_ms, now_ms, effects)
             else:
-                effects.wakes.append((key, wake_time(mailbox, registry, now_ms)))
+                wake = wake_time(mailbox, registry, now_ms)
+                mailbox.waiting_under, mailbox.waiting_until_ms = registry, wake
+                effects.wakes.append((key, wake))
             return
         choice = choose_for(mailbox, registry, at_ms=deadline)
         assert choice is not None, "the policy always chooses at the deadline"

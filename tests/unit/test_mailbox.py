@@ -25,7 +25,7 @@ BENIGN = {"label": "benign", "score": 0.1}
 class Ack:
     """A stand-in for a Kafka event held until what it brought is settled."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str = "") -> None:
         self.name = name
         self.released = 0
 
@@ -159,6 +159,61 @@ def test_a_schedule_step_wakes_the_mailbox_and_accepts_a_lower_priority_model() 
     assert filed.closed == [] and filed.wakes == [((0, "r1"), T0 + 80)]
     answer = wire(rv.on_due((0, "r1"), registry, now_ms=T0 + 80, scores_at_ms=T0 + 80))
     assert (answer["model"], answer["rule"]) == ("good", "step_0")
+
+
+def test_a_shadow_score_while_the_policy_waits_is_filed_without_asking_it_again() -> None:
+    rv = engine()
+    request, shadow = Ack("request"), Ack("shadow")
+    rv.open_request(
+        opening(), REGISTRY, now_ms=T0 + 2, scores_at_ms=T0 + 2, hold=request, in_process=backstop()
+    )
+    filed = rv.file_score(
+        0, "r1", arrived("linear", 5), REGISTRY, now_ms=T0 + 5, scores_at_ms=T0 + 5, hold=shadow
+    )
+    assert (filed.closed, filed.wakes, filed.released) == ([], [], [])
+    effects = rv.file_score(
+        0, "r1", arrived("scorecard", 9), REGISTRY, now_ms=T0 + 9, scores_at_ms=T0 + 9, hold=Ack()
+    )
+    answer = wire(effects)
+    assert (answer["model"], answer["rule"]) == ("scorecard", "top_priority")
+    assert [c["model"] for c in answer["candidates"]] == ["rules", "linear", "scorecard"]
+    assert shadow in effects.closed[0].holds, "the shadow's event is held until the answer"
+
+
+def test_a_shadow_score_after_a_schedule_step_came_lets_the_step_decide() -> None:
+    registry = Registry(
+        models={"best": ModelRule("live", 30), "good": ModelRule("live", 20), "new": ModelRule()},
+        steps=(ScheduleStep(after_ms=80, min_priority=20),),
+    )
+    rv = engine()
+    rv.open_request(opening(), registry, now_ms=T0 + 1, scores_at_ms=T0 + 1, hold=Ack("r"))
+    rv.file_score(
+        0, "r1", arrived("good", 40), registry, now_ms=T0 + 40, scores_at_ms=T0 + 40, hold=Ack("g")
+    )
+    # The step's wake-up has not been handled yet when the shadow's score comes, past it.
+    effects = rv.file_score(
+        0, "r1", arrived("new", 85), registry, now_ms=T0 + 85, scores_at_ms=T0 + 85, hold=Ack("n")
+    )
+    answer = wire(effects)
+    assert (answer["model"], answer["rule"], answer["answered_at"]) == ("good", "step_0", T0 + 85)
+
+
+def test_a_shadow_score_after_the_registry_changed_is_decided_under_the_new_one() -> None:
+    rv = engine()
+    rv.open_request(
+        opening(), REGISTRY, now_ms=T0 + 2, scores_at_ms=T0 + 2, hold=Ack(), in_process=backstop()
+    )
+    # scorecard is undeployed while the mailbox waits for it: only the backstop is live now.
+    undeployed = Registry(models={**REGISTRY.models, "scorecard": ModelRule("off", 10)}, version=2)
+    effects = rv.file_score(
+        0, "r1", arrived("linear", 5), undeployed, now_ms=T0 + 5, scores_at_ms=T0 + 5, hold=Ack("l")
+    )
+    answer = wire(effects)
+    assert (answer["model"], answer["rule"], answer["policy_version"]) == (
+        "rules",
+        "backstop",
+        2,
+    )
 
 
 def test_a_score_after_the_answer_is_late_changes_nothing_and_is_released() -> None:
