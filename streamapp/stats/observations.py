@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from streamapp.core.mailbox import Mailbox, end_to_end_ms, offers
+from streamapp.core.mailbox import Decision, Mailbox, end_to_end_ms, offers
 from streamapp.core.policy import LIVE, Registry, choose
 
 SCORE_TOLERANCE = 0.05
@@ -34,6 +34,8 @@ def would_have_won(mailbox: Mailbox, registry: Registry, model: str) -> bool:
     decided = mailbox.decision
     if decided is None:
         return False
+    if _outranked(decided, registry, model):
+        return False
     choice = choose(
         offers(mailbox, until_ms=decided.at_ms),
         registry.with_live(model),
@@ -43,6 +45,19 @@ def would_have_won(mailbox: Mailbox, registry: Registry, model: str) -> bool:
         request_id=mailbox.request_id,
     )
     return choice is not None and choice.model == model
+
+
+def _outranked(decided: Decision, registry: Registry, model: str) -> bool:
+    """True if ``model``, live at its priority, would still rank below the model that won at
+    top priority: the top tier would not change, and its winner had its result, so the policy
+    would choose within the tier again (the common case, answered without asking it)."""
+    if decided.rule != "top_priority" or decided.status != "ok" or registry.random_split:
+        return False
+    tier = registry.top_tier
+    if decided.model not in tier:  # the registry changed since the decision: ask the policy
+        return False
+    rule = registry.rule_for(model)
+    return rule.backstop or rule.priority < registry.rule_for(tier[0]).priority
 
 
 def decision(mailbox: Mailbox, registry: Registry) -> dict[str, Any]:

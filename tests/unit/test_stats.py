@@ -130,6 +130,32 @@ def test_a_shadow_model_that_answered_too_late_for_the_choice_would_not_have_won
     assert not would_have_won(mailbox, REGISTRY, "mlp")
 
 
+def test_a_shadow_model_below_a_top_priority_winner_would_not_have_won_even_if_earlier() -> None:
+    mailbox = closed(
+        [("mlp", 10, MALIGNANT), ("forest", 50, BENIGN)],
+        winner="forest",
+        rule="top_priority",
+        answered_at=50,
+    )
+    assert not would_have_won(mailbox, REGISTRY, "mlp")
+    tied = Registry(models={**REGISTRY.models, "mlp": ModelRule("shadow", 30)})
+    assert would_have_won(mailbox, tied, "mlp"), "in the top tier, the earlier result wins"
+
+
+def test_would_have_won_asks_the_policy_when_the_registry_changed_since_the_answer() -> None:
+    mailbox = closed(
+        [("mlp", 10, MALIGNANT), ("forest", 190, BENIGN)],
+        winner="forest",
+        rule="top_priority",
+        answered_at=200,
+    )
+    # forest is undeployed by the time the answer is counted; linear (no score) leads now.
+    changed = Registry(
+        models={**REGISTRY.models, "forest": ModelRule("off", 30), "mlp": ModelRule("shadow", 15)}
+    )
+    assert would_have_won(mailbox, changed, "mlp"), "at the deadline, the best live result"
+
+
 def test_late_scores_count_as_late_and_feed_latency() -> None:
     accumulator = Accumulator(None, 0)
     accumulator.add(late_score("forest", at_ms=T0, eval_ms=250.0, rtt_ms=260), canary=None)
