@@ -21,7 +21,13 @@ def test_a_short_run_reports_microseconds_for_each_function() -> None:
     )  # fmt: skip
     line = next(x for x in run.stdout.splitlines() if x.startswith("PER_ANSWER_JSON "))
     report = json.loads(line.removeprefix("PER_ANSWER_JSON "))
-    assert set(report) == {"choose_for", "metrics.answered", "closed_record"}
+    assert set(report) == {
+        "choose_for",
+        "rendezvous.request",
+        "statistics.decision",
+        "metrics.answered",
+        "closed_record",
+    }
     for figures in report.values():
         assert 0 < figures["min_us"] <= figures["median_us"]
     assert "metrics.answered" in run.stdout.split("PER_ANSWER_JSON")[0]
