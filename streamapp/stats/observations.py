@@ -48,16 +48,17 @@ def would_have_won(mailbox: Mailbox, registry: Registry, model: str) -> bool:
 
 
 def _outranked(decided: Decision, registry: Registry, model: str) -> bool:
-    """True if ``model``, live at its priority, would still rank below the model that won at
-    top priority: the top tier would not change, and its winner had its result, so the policy
-    would choose within the tier again (the common case, answered without asking it)."""
-    if decided.rule != "top_priority" or decided.status != "ok" or registry.random_split:
+    """True if the model that won is live, not a backstop, and of a higher priority than
+    ``model``: had ``model`` been live too, the policy would still have preferred the winner's
+    result, since every rule ranks results by priority and takes a backstop's only when no
+    other live model has one (the common case, answered without asking the policy again)."""
+    if decided.status != "ok" or decided.model is None:
         return False
-    tier = registry.top_tier
-    if decided.model not in tier:  # the registry changed since the decision: ask the policy
+    winner = registry.live.get(decided.model)
+    if winner is None or winner.backstop:
         return False
     rule = registry.rule_for(model)
-    return rule.backstop or rule.priority < registry.rule_for(tier[0]).priority
+    return rule.backstop or rule.priority < winner.priority
 
 
 def decision(mailbox: Mailbox, registry: Registry) -> dict[str, Any]:
