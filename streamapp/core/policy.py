@@ -193,6 +193,17 @@ def choose(
     return Choice(None, "no_result", reason)
 
 
+def outranks(registry: Registry, winner: str, model: str) -> bool:
+    """True if ``winner``'s result, when it has one, is preferred over ``model``'s by every
+    rule, even with ``model`` live: ``winner`` is live, not a backstop, and of a higher priority
+    (or ``model`` is a backstop, whose result counts only when no other live model has one)."""
+    preferred = registry.live.get(winner)
+    if preferred is None or preferred.backstop:
+        return False
+    rule = registry.rule_for(model)
+    return rule.backstop or rule.priority < preferred.priority
+
+
 def next_wakeup(registry: Registry, *, opened_ms: int, deadline_ms: int, now_ms: int) -> int:
     """The next time at which the passing of time alone could change the choice."""
     upcoming = [

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from streamapp.core.mailbox import Decision, Mailbox, end_to_end_ms, offers
-from streamapp.core.policy import LIVE, Registry, choose
+from streamapp.core.mailbox import Mailbox, end_to_end_ms, offers
+from streamapp.core.policy import LIVE, Registry, choose, outranks
 
 SCORE_TOLERANCE = 0.05
 MISS_GRACE_MS = 50
@@ -34,8 +34,8 @@ def would_have_won(mailbox: Mailbox, registry: Registry, model: str) -> bool:
     decided = mailbox.decision
     if decided is None:
         return False
-    if _outranked(decided, registry, model):
-        return False
+    if decided.status == "ok" and decided.model and outranks(registry, decided.model, model):
+        return False  # the common case, known without asking the policy again
     choice = choose(
         offers(mailbox, until_ms=decided.at_ms),
         registry.with_live(model),
@@ -45,20 +45,6 @@ def would_have_won(mailbox: Mailbox, registry: Registry, model: str) -> bool:
         request_id=mailbox.request_id,
     )
     return choice is not None and choice.model == model
-
-
-def _outranked(decided: Decision, registry: Registry, model: str) -> bool:
-    """True if the model that won is live, not a backstop, and of a higher priority than
-    ``model``: had ``model`` been live too, the policy would still have preferred the winner's
-    result, since every rule ranks results by priority and takes a backstop's only when no
-    other live model has one (the common case, answered without asking the policy again)."""
-    if decided.status != "ok" or decided.model is None:
-        return False
-    winner = registry.live.get(decided.model)
-    if winner is None or winner.backstop:
-        return False
-    rule = registry.rule_for(model)
-    return rule.backstop or rule.priority < winner.priority
 
 
 def decision(mailbox: Mailbox, registry: Registry) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from streamapp.core.policy import (
     ScheduleStep,
     choose,
     next_wakeup,
+    outranks,
 )
 
 OPENED = 1_700_000_000_000
@@ -185,3 +186,22 @@ def test_a_changed_registry_is_judged_by_its_own_models_not_an_earlier_ones() ->
         "slow", "top_priority"
     )
     assert "fast" in REGISTRY.live and "fast" not in changed.live
+
+
+@pytest.mark.parametrize(
+    ("winner", "model", "expected"),
+    [
+        ("fast", "slow", True),  # live, higher priority
+        ("slow", "fast", False),
+        ("fast", "unknown", True),  # an unregistered model is shadow at priority 0
+        ("slow", "shadowy", False),  # priority 99 would lead, had it been live
+        ("fast", "rules", True),  # a backstop's result counts only when no other has one
+        ("rules", "unknown", False),  # a backstop winner outranks nothing
+        ("shadowy", "fast", False),  # not live: the policy is asked
+        ("fast", "fast", False),
+    ],
+)
+def test_a_live_winner_outranks_models_of_lower_priority_and_backstops(
+    winner: str, model: str, expected: bool
+) -> None:
+    assert outranks(REGISTRY, winner, model) is expected
